@@ -1,0 +1,79 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Decorator registry of trackers (detectron2 style) and the one factory the node uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import importlib
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from meta_tracker_ros.core.config import ConfigError, TrackerConfig
+from meta_tracker_ros.core.tracker import Tracker
+
+
+@dataclass(frozen=True)
+class TrackerEntry:
+    name: str
+    cls: type
+    config_cls: type[TrackerConfig]
+    needs_weights: bool
+    description: str
+
+
+_REGISTRY: dict[str, TrackerEntry] = {}
+_LOADED = False
+
+
+def register_tracker(name: str, *, config: type[TrackerConfig], needs_weights: bool = False,
+                     description: str = '') -> Callable[[type], type]:
+    """Class decorator: @register_tracker('mlt', config=MLTConfig, needs_weights=True).
+
+    The class is constructed as cls(config=cfg, weights=path_or_None, device=str).
+    """
+
+    def deco(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise ValueError(f'tracker name {name!r} registered twice')
+        _REGISTRY[name] = TrackerEntry(name, cls, config, needs_weights,
+                                       description or (cls.__doc__ or '').strip().split('\n')[0])
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def _load_all() -> None:
+    global _LOADED
+    if not _LOADED:
+        importlib.import_module('meta_tracker_ros.core.trackers')
+        _LOADED = True
+
+
+def available_trackers() -> list[str]:
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def get_entry(name: str) -> TrackerEntry:
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f'unknown tracker {name!r}; available: {", ".join(sorted(_REGISTRY))}') from None
+
+
+def build_tracker(name: str, config: TrackerConfig | Mapping[str, Any] | None = None,
+                  weights: str | Path | None = None, device: str = 'cpu') -> Tracker:
+    """Make a ready-to-initialise tracker; raises ConfigError or WeightsError with a reason."""
+    entry = get_entry(name)
+    if not isinstance(config, TrackerConfig):
+        config = entry.config_cls.from_dict(config)
+    elif not isinstance(config, entry.config_cls):
+        raise ConfigError(f'{name} needs a {entry.config_cls.__name__}, '
+                          f'got {type(config).__name__}')
+    if entry.needs_weights and not weights:
+        raise ConfigError(f'tracker {name!r} needs a weights file (parameter weights)')
+    return entry.cls(config=config, weights=Path(weights) if weights else None, device=device)

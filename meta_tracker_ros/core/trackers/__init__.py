@@ -1,0 +1,5 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Importing this package registers every tracker."""
+
+from meta_tracker_ros.core.trackers import opencv_trackers  # noqa: F401

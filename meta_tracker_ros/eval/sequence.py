@@ -1,0 +1,71 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The one in-memory description of a tracking sequence that every reader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Sequence:
+    """A sequence of frames with ground truth.
+
+    gt: (N, 4) float64 boxes x, y, w, h in 0-based pixels (readers of 1-based formats such
+        as OTB subtract 1 and set one_based=True so results are written back in the
+        dataset's own convention); rows are NaN where the target is absent or unlabelled.
+    absent: (N,) bool, True where the benchmark counts the target as not visible
+        (absent, full occlusion or out of view).
+    attributes: per-sequence (bool) or per-frame ((N,) bool array) challenge flags.
+    masks: optional per-frame mask image paths (mono, nonzero = target).
+    """
+
+    name: str
+    frames: list[Path]
+    gt: np.ndarray
+    absent: np.ndarray | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    masks: list[Path] | None = None
+    one_based: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.gt = np.asarray(self.gt, dtype=np.float64).reshape(-1, 4)
+        if len(self.gt) != len(self.frames):
+            raise ValueError(f'{self.name}: {len(self.frames)} frames but {len(self.gt)} '
+                             f'ground-truth rows')
+        if self.absent is None:
+            self.absent = ~np.isfinite(self.gt).all(axis=1)
+        self.absent = np.asarray(self.absent, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def load_image(self, i: int) -> np.ndarray:
+        """Frame i as (H, W, 3) uint8 RGB."""
+        img = cv2.imread(str(self.frames[i]), cv2.IMREAD_COLOR)
+        if img is None:
+            raise OSError(f'cannot read image {self.frames[i]}')
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def load_mask(self, i: int) -> np.ndarray | None:
+        """Mask of frame i as (H, W) bool, or None when the sequence has no masks."""
+        if self.masks is None:
+            return None
+        m = cv2.imread(str(self.masks[i]), cv2.IMREAD_GRAYSCALE)
+        if m is None:
+            raise OSError(f'cannot read mask {self.masks[i]}')
+        return m > 0
+
+    def init_index(self) -> int:
+        """First frame with a visible, labelled target (where OPE initialises)."""
+        ok = np.flatnonzero(~self.absent & np.isfinite(self.gt).all(axis=1)
+                            & (self.gt[:, 2] > 0) & (self.gt[:, 3] > 0))
+        if len(ok) == 0:
+            raise ValueError(f'{self.name}: no frame with a visible target')
+        return int(ok[0])
