@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import importlib
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from meta_tracker_ros.core.config import ConfigError, TrackerConfig
+from meta_tracker_ros.core.paths import find_weights
 from meta_tracker_ros.core.tracker import Tracker
 
 
@@ -19,6 +20,7 @@ class TrackerEntry:
     cls: type
     config_cls: type[TrackerConfig]
     needs_weights: bool
+    default_weights: str | None
     description: str
 
 
@@ -27,16 +29,18 @@ _LOADED = False
 
 
 def register_tracker(name: str, *, config: type[TrackerConfig], needs_weights: bool = False,
+                     default_weights: str | None = None,
                      description: str = '') -> Callable[[type], type]:
-    """Class decorator: @register_tracker('mlt', config=MLTConfig, needs_weights=True).
+    """Class decorator: ``@register_tracker('mlt', config=MLTConfig, needs_weights=True)``.
 
-    The class is constructed as cls(config=cfg, weights=path_or_None, device=str).
+    The class is constructed as ``cls(config=cfg, weights=path_or_None, device=str)``;
+    default_weights names a file in the package's weights/ folder, used when none is given.
     """
 
     def deco(cls: type) -> type:
         if name in _REGISTRY and _REGISTRY[name].cls is not cls:
             raise ValueError(f'tracker name {name!r} registered twice')
-        _REGISTRY[name] = TrackerEntry(name, cls, config, needs_weights,
+        _REGISTRY[name] = TrackerEntry(name, cls, config, needs_weights, default_weights,
                                        description or (cls.__doc__ or '').strip().split('\n')[0])
         cls.name = name
         return cls
@@ -66,14 +70,23 @@ def get_entry(name: str) -> TrackerEntry:
 
 
 def build_tracker(name: str, config: TrackerConfig | Mapping[str, Any] | None = None,
-                  weights: str | Path | None = None, device: str = 'cpu') -> Tracker:
-    """Make a ready-to-initialise tracker; raises ConfigError or WeightsError with a reason."""
+                  weights: str | Path | None = None, device: str = 'cpu',
+                  weights_dirs: Iterable[str | Path] = ()) -> Tracker:
+    """Make a ready-to-initialise tracker; raises ConfigError or WeightsError with a reason.
+
+    weights: a file path; relative paths and the tracker's default file name are looked up
+    with core.paths.find_weights (extra weights_dirs first after the working directory).
+    """
     entry = get_entry(name)
     if not isinstance(config, TrackerConfig):
         config = entry.config_cls.from_dict(config)
     elif not isinstance(config, entry.config_cls):
         raise ConfigError(f'{name} needs a {entry.config_cls.__name__}, '
                           f'got {type(config).__name__}')
-    if entry.needs_weights and not weights:
+    if not weights and entry.default_weights:
+        weights = entry.default_weights
+    if weights:
+        weights = find_weights(weights, weights_dirs)
+    elif entry.needs_weights:
         raise ConfigError(f'tracker {name!r} needs a weights file (parameter weights)')
-    return entry.cls(config=config, weights=Path(weights) if weights else None, device=device)
+    return entry.cls(config=config, weights=weights, device=device)

@@ -1,0 +1,503 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""tracker_node: images and a stamped target box in; detections, mask, bearing, diagnostics out.
+
+Thin by design: parameters become typed configs, callbacks hand frames to a core Tracker, results
+become messages. The image callback only converts and buffers (well under a millisecond); one
+worker thread runs the tracker on the newest frame, so a slow tracker drops frames instead of
+lagging behind the camera.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+import threading
+import time
+from typing import Any
+import uuid
+
+import cv2
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import Vector3Stamped
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D, Detection2DArray
+
+from meta_tracker_ros import __version__
+from meta_tracker_ros.core.config import ConfigError, TrackerConfig
+from meta_tracker_ros.core.registry import available_trackers, build_tracker, get_entry
+from meta_tracker_ros.core.tracker import Tracker
+from meta_tracker_ros.core.types import Box, BoxError, TrackResult, TrackState
+from meta_tracker_ros.core.weights import WeightsError
+from meta_tracker_ros.ros import conversions as conv
+from meta_tracker_ros.ros.params import NodeParams, READ_ONLY, REBUILD
+
+
+@dataclass
+class Frame:
+    seq: int
+    stamp_ns: int
+    header: Header
+    rgb: np.ndarray
+    received: float        # monotonic time of arrival, for the latency figure
+
+
+@dataclass
+class InitRequest:
+    stamp_ns: int          # 0 = the newest frame
+    box: Box | None        # None = stop tracking
+    received: float        # monotonic time, for init_wait
+
+
+def _share_dirs() -> list[str]:
+    """The installed package's share/weights folder when ament_index knows the package."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        share = get_package_share_directory('meta_tracker_ros')
+    except (ImportError, LookupError, ValueError):
+        return []
+    return [share, share + '/weights']
+
+
+def _descriptor(info: Any, read_only: bool = False) -> ParameterDescriptor:
+    d = ParameterDescriptor(description=info.help, read_only=read_only, dynamic_typing=True)
+    if info.type is int and info.min is not None and info.max is not None:
+        d.integer_range = [IntegerRange(from_value=int(info.min), to_value=int(info.max))]
+    elif info.type is float and info.min is not None and info.max is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(info.min),
+                                                     to_value=float(info.max))]
+    if info.choices:
+        d.additional_constraints = 'one of: ' + ', '.join(map(str, info.choices))
+    return d
+
+
+class TrackerNode(Node):
+    """The single-object tracking node (see README for topics, parameters and services)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('tracker_node', **kwargs)
+        self._lock = threading.Condition()
+        self._params = self._declare_config('', NodeParams)
+        self._tracker: Tracker | None = None
+        self._tracker_name = ''
+        self._tracker_cfg: TrackerConfig | None = None
+        self._build_initial_tracker()
+
+        p = self._params
+        self._frames: collections.deque[Frame] = collections.deque(maxlen=p.init_buffer_size)
+        self._seq = 0
+        self._processed_seq = 0
+        self._pending_init: InitRequest | None = None
+        self._state = TrackState.IDLE
+        self._track_id = ''
+        self._last: TrackResult | None = None
+        self._camera_info: CameraInfo | None = None
+        self._stats = {'received': 0, 'processed': 0, 'dropped': 0, 'bad_images': 0,
+                       'update_ms': 0.0, 'latency_ms': 0.0, 'fps': 0.0}
+        self._fps_times: collections.deque[float] = collections.deque(maxlen=30)
+        self._catchup_until = 0
+        self._stop = False
+
+        if p.image_qos == 'reliable':
+            image_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                                   history=HistoryPolicy.KEEP_ALL)
+        else:
+            image_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
+                                   history=HistoryPolicy.KEEP_LAST)
+        self.create_subscription(Image, 'image', self._on_image, image_qos)
+        self.create_subscription(Detection2D, 'target/init', self._on_init, 10)
+        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos)
+        self._pub_det = self.create_publisher(Detection2DArray, 'detections', 10)
+        self._pub_mask = self.create_publisher(Image, 'mask', 10)
+        self._pub_debug = self.create_publisher(Image, 'debug_image', 10)
+        self._pub_bearing = self.create_publisher(Vector3Stamped, 'target/bearing', 10)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_service(Trigger, '~/reset', self._on_reset)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self._worker = threading.Thread(target=self._work, name='tracker_worker', daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f'meta_tracker_ros {__version__}: tracker {self._tracker_name or "(none)"} on '
+            f'{p.device}, image QoS {p.image_qos}; waiting for images on '
+            f'{self.resolve_topic_name("image")} and a box on '
+            f'{self.resolve_topic_name("target/init")}')
+
+    # ---------------------------------------------------------------- parameters
+    def _declare_config(self, prefix: str, cls: type[TrackerConfig]) -> TrackerConfig:
+        """Declare every field of cls as `<prefix><name>`; a bad override falls back to default.
+
+        dynamic_typing lets a wrong type reach our validation, which names the parameter and
+        the reason, instead of an exception that would kill the node at startup.
+        """
+        values = {}
+        for info in cls.fields():
+            name = prefix + info.name
+            default = list(info.default) if isinstance(info.default, tuple) else info.default
+            if not self.has_parameter(name):
+                self.declare_parameter(name, default, _descriptor(
+                    info, read_only=not prefix and info.name in READ_ONLY))
+            value = self.get_parameter(name).value
+            try:
+                cls.from_dict({info.name: value})
+                values[info.name] = value
+            except (ConfigError, TypeError) as exc:
+                self.get_logger().error(f'parameter {name} rejected: {exc}; using the default '
+                                        f'{default!r}')
+                self.set_parameters([Parameter(name, value=default)])
+        return cls.from_dict(values)
+
+    def _tracker_values(self, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        prefix = name + '.'
+        values = {k: v.value for k, v in self.get_parameters_by_prefix(name).items()}
+        values.update({k[len(prefix):]: v for k, v in overrides.items() if k.startswith(prefix)})
+        return values
+
+    def _make_tracker(self, p: NodeParams, cfg: TrackerConfig) -> Tracker:
+        device = p.device
+        import torch
+        if device == 'auto':
+            device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        elif device == 'cuda' and not torch.cuda.is_available():
+            raise ConfigError('device cuda requested but torch sees no CUDA device')
+        torch.set_num_threads(p.num_threads)
+        cv2.setNumThreads(p.num_threads)
+        return build_tracker(p.tracker, cfg, p.weights or None, device,
+                             weights_dirs=_share_dirs())
+
+    def _build_initial_tracker(self) -> None:
+        p = self._params
+        for name in [p.tracker] + ([p.fallback_tracker] if p.fallback_tracker else []):
+            try:
+                cfg = self._declare_config(name + '.', get_entry(name).config_cls)
+                params = p if name == p.tracker else p.replace(tracker=name, weights='')
+                self._tracker = self._make_tracker(params, cfg)
+                self._tracker_name, self._tracker_cfg = name, cfg
+                if name != p.tracker:
+                    self.get_logger().warning(f'running the fallback tracker {name}')
+                    self._params = params
+                    self.set_parameters([Parameter('tracker', value=name),
+                                         Parameter('weights', value='')])
+                return
+            except (ConfigError, WeightsError, OSError, RuntimeError) as exc:
+                self.get_logger().error(f'cannot build tracker {name!r}: {exc}')
+        self.get_logger().error('no tracker could be built: the node publishes empty '
+                                'detections until the parameters tracker/weights are fixed')
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        node_keys = {f.name for f in NodeParams.fields()}
+        own = {k: v for k, v in changes.items() if k in node_keys}
+        try:
+            new_params = self._params.replace(**own)
+            if new_params.tracker not in available_trackers():
+                raise ConfigError(f'unknown tracker {new_params.tracker!r}; available: '
+                                  f'{", ".join(available_trackers())}')
+            entry = get_entry(new_params.tracker)
+            if new_params.tracker != self._tracker_name:
+                self._declare_missing(new_params.tracker, entry.config_cls)
+            for name in {k.split('.', 1)[0] for k in changes if '.' in k}:
+                if name not in available_trackers():
+                    raise ConfigError(f'unknown parameter(s) under {name!r}: no such tracker')
+                get_entry(name).config_cls.from_dict(self._tracker_values(name, changes))
+            cfg = entry.config_cls.from_dict(self._tracker_values(new_params.tracker, changes))
+            tracker = None
+            if REBUILD & set(own) or new_params.tracker != self._tracker_name:
+                tracker = self._make_tracker(new_params, cfg)
+        except (ConfigError, WeightsError, OSError, RuntimeError, TypeError) as exc:
+            self.get_logger().error(f'parameter change rejected: {exc}')
+            return SetParametersResult(successful=False, reason=str(exc))
+        with self._lock:
+            self._params = new_params
+            if tracker is not None or cfg != self._tracker_cfg:
+                if tracker is None:  # hyperparameters only: rebuild with the same file
+                    tracker = self._make_tracker(new_params, cfg)
+                self._tracker, self._tracker_name, self._tracker_cfg = (
+                    tracker, new_params.tracker, cfg)
+                if self._state != TrackState.IDLE:
+                    self.get_logger().info('tracker rebuilt: send a new target/init')
+                self._state, self._last = TrackState.IDLE, None
+        return SetParametersResult(successful=True)
+
+    def _declare_missing(self, name: str, cls: type[TrackerConfig]) -> None:
+        for info in cls.fields():
+            full = f'{name}.{info.name}'
+            if not self.has_parameter(full):
+                default = list(info.default) if isinstance(info.default, tuple) else info.default
+                self.declare_parameter(full, default, _descriptor(info))
+
+    # ---------------------------------------------------------------- callbacks
+    def _on_image(self, msg: Image) -> None:
+        try:
+            rgb = conv.image_to_rgb(msg)
+        except conv.ImageConversionError as exc:
+            self._stats['bad_images'] += 1
+            self.get_logger().error(f'image dropped: {exc}', throttle_duration_sec=1.0)
+            return
+        with self._lock:
+            self._seq += 1
+            self._stats['received'] += 1
+            self._frames.append(Frame(self._seq, conv.stamp_to_ns(msg.header.stamp), msg.header,
+                                      rgb, time.monotonic()))
+            self._lock.notify()
+
+    def _on_init(self, msg: Detection2D) -> None:
+        box = conv.detection_to_box(msg)
+        stop = box.w == 0 and box.h == 0
+        if not stop and not box.is_finite():
+            self.get_logger().error(f'target/init rejected: box has non-finite values {box}')
+            return
+        if not stop and (box.w <= 0 or box.h <= 0):
+            self.get_logger().error(f'target/init rejected: box size {box.w}x{box.h} is not '
+                                    'positive (send size 0x0 to stop tracking)')
+            return
+        with self._lock:
+            if not stop and msg.header.stamp.sec == 0 and msg.header.stamp.nanosec == 0 \
+                    and not self._frames:
+                self.get_logger().error('target/init rejected: no image received yet on '
+                                        f'{self.resolve_topic_name("image")}; send the box '
+                                        'once images arrive, or stamp it with its image')
+                return
+            self._pending_init = InitRequest(conv.stamp_to_ns(msg.header.stamp),
+                                             None if stop else box, time.monotonic())
+            self._lock.notify()
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._camera_info = msg
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Any:
+        with self._lock:
+            was = self._state
+            self._stop_tracking()
+        response.success = True
+        response.message = f'tracking stopped (was {was.value})'
+        self.get_logger().info(response.message)
+        return response
+
+    def _stop_tracking(self) -> None:
+        if self._tracker is not None:
+            self._tracker.reset()
+        self._state, self._last, self._track_id = TrackState.IDLE, None, ''
+
+    # ---------------------------------------------------------------- worker
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._stop or self._pending_init is not None
+                                    or (self._frames and self._frames[-1].seq
+                                        > self._processed_seq), timeout=0.2)
+                if self._stop:
+                    return
+                init = self._take_init()
+                frame = None if init else self._next_frame()
+            if init is not None:
+                self._initialize(*init)
+            elif frame is not None:
+                self._process(frame)
+
+    def _take_init(self) -> tuple[InitRequest, Frame | None] | None:
+        """Resolve the pending init against the ring buffer (called with the lock held)."""
+        req = self._pending_init
+        if req is None:
+            return None
+        if req.box is None or req.stamp_ns == 0:
+            self._pending_init = None
+            return req, (self._frames[-1] if self._frames else None)
+        for f in reversed(self._frames):
+            if f.stamp_ns == req.stamp_ns:
+                self._pending_init = None
+                return req, f
+        newest = self._frames[-1].stamp_ns if self._frames else None
+        waited = time.monotonic() - req.received
+        if (newest is None or req.stamp_ns > newest) and waited < self._params.init_wait:
+            return None  # its frame has not arrived yet: keep waiting
+        self._pending_init = None
+        if newest is None:
+            reason = f'no image arrived within init_wait={self._params.init_wait} s'
+        elif req.stamp_ns > newest:
+            reason = (f'its frame did not arrive within init_wait={self._params.init_wait} s '
+                      f'(newest frame {newest * 1e-9:.6f})')
+        else:
+            oldest = self._frames[0].stamp_ns
+            reason = (f'no buffered frame has that stamp (buffer holds {len(self._frames)} '
+                      f'frames from {oldest * 1e-9:.6f} to {newest * 1e-9:.6f}; raise '
+                      'init_buffer_size if the frame has left the buffer)')
+        self.get_logger().error(f'target/init for stamp {req.stamp_ns * 1e-9:.6f} rejected: '
+                                f'{reason}')
+        return None
+
+    def _next_frame(self) -> Frame | None:
+        """Newest frame, or the next in order with process_every_frame (lock held)."""
+        if not self._frames or self._frames[-1].seq <= self._processed_seq:
+            return None
+        if self._params.process_every_frame or self._catchup_pending():
+            for f in self._frames:
+                if f.seq > self._processed_seq:
+                    frame = f
+                    break
+        else:
+            frame = self._frames[-1]
+        if self._state != TrackState.IDLE:
+            self._stats['dropped'] += max(0, frame.seq - self._processed_seq - 1)
+        self._processed_seq = frame.seq
+        return frame
+
+    def _catchup_pending(self) -> bool:
+        return self._state != TrackState.IDLE and self._processed_seq < self._catchup_until
+
+    def _initialize(self, req: InitRequest, frame: Frame | None) -> None:
+        if req.box is None:
+            with self._lock:
+                self._stop_tracking()
+            self.get_logger().info('target/init with an empty box: tracking stopped')
+            return
+        tracker = self._tracker
+        if tracker is None or frame is None:
+            self.get_logger().error('target/init ignored: ' + (
+                'no tracker is loaded (fix the tracker/weights parameters)' if tracker is None
+                else 'no image received yet'))
+            return
+        h, w = frame.rgb.shape[:2]
+        try:
+            box = req.box.validate_init(w, h)
+            tracker.initialize(frame.rgb, box)
+        except (BoxError, ValueError) as exc:
+            self.get_logger().error(f'target/init rejected: {exc}; the previous state is kept')
+            return
+        with self._lock:
+            self._track_id = uuid.uuid4().hex[:12]
+            self._state = TrackState.TRACKING
+            self._last = TrackResult(box, 1.0, None, TrackState.TRACKING)
+            self._processed_seq = frame.seq
+            # Catch up through the frames buffered after the init frame, in order.
+            self._catchup_until = self._frames[-1].seq if self._frames else frame.seq
+        self.get_logger().info(f'tracking track {self._track_id} from {box} on the frame '
+                               f'stamped {frame.stamp_ns * 1e-9:.6f}')
+
+    def _process(self, frame: Frame) -> None:
+        tracker = self._tracker
+        result = None
+        update_ms = 0.0
+        if self._state != TrackState.IDLE and tracker is not None:
+            t0 = time.perf_counter()
+            try:
+                result = tracker.update(frame.rgb)
+                if not (result.box.is_finite() and np.isfinite(result.score)):
+                    raise ValueError(f'tracker returned a non-finite result {result}')
+            except Exception as exc:  # keep the node alive whatever the tracker raises
+                self.get_logger().error(f'tracker update failed: {exc}',
+                                        throttle_duration_sec=1.0)
+                result = None
+            update_ms = (time.perf_counter() - t0) * 1e3
+            if result is None:
+                result = TrackResult(self._last.box if self._last else Box(0, 0, 0, 0), 0.0,
+                                     None, TrackState.LOST)
+            elif result.score < self._params.lost_score_threshold:
+                result = TrackResult(result.box, result.score, result.mask, TrackState.LOST)
+        with self._lock:
+            if self._state != TrackState.IDLE and result is not None:
+                self._state, self._last = result.state, result
+            state, track_id = self._state, self._track_id
+            self._stats['processed'] += 1
+            self._stats['update_ms'] = update_ms
+            self._fps_times.append(time.monotonic())
+        self._publish(frame, result if state == TrackState.TRACKING else None, state, track_id,
+                      result)
+
+    def _publish(self, frame: Frame, tracked: TrackResult | None, state: TrackState,
+                 track_id: str, result: TrackResult | None) -> None:
+        header = frame.header
+        dets = []
+        if tracked is not None:
+            dets.append(conv.result_to_detection(tracked, header, track_id, self._params.label))
+        self._pub_det.publish(conv.detection_array(header, dets))
+        p = self._params
+        if p.publish_mask and result is not None and result.mask is not None:
+            mask = result.mask if tracked is not None else np.zeros_like(result.mask)
+            self._pub_mask.publish(conv.mask_to_image(mask, header))
+        if tracked is not None and self._camera_info is not None:
+            try:
+                ray = conv.bearing_from_pixel(tracked.box.cx, tracked.box.cy, self._camera_info)
+            except ValueError as exc:
+                self.get_logger().warning(f'no bearing: {exc}', throttle_duration_sec=5.0)
+            else:
+                msg = Vector3Stamped()
+                msg.header = header
+                if self._camera_info.header.frame_id:
+                    msg.header.frame_id = self._camera_info.header.frame_id
+                msg.vector.x, msg.vector.y, msg.vector.z = map(float, ray)
+                self._pub_bearing.publish(msg)
+        if p.publish_debug_image:
+            self._pub_debug.publish(conv.rgb_to_image(
+                draw_debug(frame.rgb, result, state), 'bgr8', header))
+        self._stats['latency_ms'] = (time.monotonic() - frame.received) * 1e3
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            state, last, stats = self._state, self._last, dict(self._stats)
+            times = list(self._fps_times)
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and \
+            times[-1] > times[0] else 0.0
+        if self._tracker is None:
+            level, message = DiagnosticStatus.ERROR, 'no tracker loaded'
+        elif state == TrackState.LOST:
+            level, message = DiagnosticStatus.WARN, 'lost'
+        else:
+            level, message = DiagnosticStatus.OK, state.value
+        header = Header()
+        header.stamp = self.get_clock().now().to_msg()
+        values = {'state': state.value, 'tracker': self._tracker_name, 'track_id': self._track_id,
+                  'score': last.score if last else float('nan'), 'fps': fps,
+                  'update_ms': stats['update_ms'], 'latency_ms': stats['latency_ms'],
+                  'frames_received': stats['received'], 'frames_processed': stats['processed'],
+                  'frames_dropped': stats['dropped'], 'bad_images': stats['bad_images'],
+                  'device': self._params.device}
+        self._pub_diag.publish(conv.diagnostics_msg(
+            header, f'{self.get_name()}: tracking', self._tracker_name, level[0], message,
+            values))
+
+    def destroy_node(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        self._worker.join(timeout=2.0)
+        super().destroy_node()
+
+
+def draw_debug(rgb: np.ndarray, result: TrackResult | None, state: TrackState) -> np.ndarray:
+    """RGB frame with the box, score and state drawn (for debug_image)."""
+    out = rgb.copy()
+    colour = {TrackState.TRACKING: (0, 255, 0), TrackState.LOST: (255, 64, 0),
+              TrackState.IDLE: (160, 160, 160)}[state]
+    if result is not None and state != TrackState.IDLE and result.box.is_finite():
+        x1, y1, x2, y2 = (int(round(v)) for v in result.box.as_xyxy())
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
+        if result.mask is not None and state == TrackState.TRACKING:
+            out[result.mask > 0] = (out[result.mask > 0] * 0.6 + np.array(colour) * 0.4
+                                    ).astype(np.uint8)
+    text = state.value + (f' {result.score:.2f}' if result is not None else '')
+    cv2.putText(out, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, 2)
+    return out
+
+
+def main(args: list[str] | None = None) -> None:
+    try:
+        with rclpy.init(args=args):
+            node = TrackerNode()
+            try:
+                rclpy.spin(node)
+            finally:
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass

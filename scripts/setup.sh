@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# Create or update the project venv: pinned requirements, this package (editable), and our
+# vision_msgs build when no ROS 2 distro provides vision_msgs. Idempotent: when nothing changed
+# it only checks, in a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+stamp="$VENV/.setup-stamp"
+
+distro=0
+if [ -n "${ROS_DISTRO:-}" ] && "$PYTHON" -c 'import rclpy' 2>/dev/null; then
+  distro=1
+  echo "setup: using the sourced ROS 2 $ROS_DISTRO for rclpy and messages"
+fi
+want="$(cat requirements.txt setup.py setup.cfg | sha256sum | cut -c1-16)-distro$distro"
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
+  echo "setup: $VENV is up to date"
+else
+  if [ ! -x "$VENV/bin/python" ]; then
+    if [ "$distro" = 1 ]; then
+      "$PYTHON" -m venv --system-site-packages "$VENV"
+    else
+      "$PYTHON" -m venv "$VENV"
+    fi
+  fi
+  reqs=requirements.txt
+  if [ "$distro" = 1 ]; then
+    reqs="$VENV/requirements-distro.txt"
+    grep -v '^ros-' requirements.txt > "$reqs"
+  fi
+  echo "setup: installing pinned requirements into $VENV (torch is large: a minute or two)"
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r "$reqs"
+  "$VENV/bin/python" -m pip install --quiet --no-deps --use-pep517 --no-build-isolation -e .
+  echo "$want" > "$stamp"
+fi
+"$VENV/bin/python" scripts/build_vision_msgs.py
