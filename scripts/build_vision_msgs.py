@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Build the standard vision_msgs interfaces into the running venv.
+"""
+Build the standard vision_msgs interfaces into the running venv.
 
 Machines without a ROS 2 distribution get ROS 2 from PyPI's ``ros-*`` wheels, which have no
 vision_msgs. This script builds ``interfaces/vision_msgs`` (upstream's 4.x field definitions,
@@ -110,7 +111,8 @@ def check_venv() -> Path:
 
 
 def rewrite_cmake_include_paths(venv: Path) -> int:
-    """Point the wheels' exported include dirs at this interpreter and numpy; return files changed.
+    """
+    Point the wheels' exported include dirs at this interpreter and numpy; return files changed.
 
     Idempotent: a second call finds nothing to replace.
     """
@@ -208,7 +210,7 @@ def build(venv: Path, jobs: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Build vision_msgs unless it already imports; return the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--force', action='store_true',
                         help='rebuild and reinstall even if vision_msgs already imports')
     parser.add_argument('--jobs', type=int, default=2,

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Tests of our vision_msgs build: upstream fields, type hashes, serialization, build script.
+"""
+Tests of our vision_msgs build: upstream fields, type hashes, serialization, build script.
 
 Needs vision_msgs built first (``.venv/bin/python scripts/build_vision_msgs.py``) or a ROS 2
 distribution's vision_msgs; without either, these tests fail on purpose.
@@ -153,7 +154,7 @@ def test_installed_hashes_equal_rosbags_and_real_ros2(vision_msgs_msg, rosbags_h
 
 def test_middleware_advertises_the_real_ros2_hash(vision_msgs_msg, rosbags_hashes, tmp_path,
                                                   monkeypatch):
-    monkeypatch.setenv('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
+    monkeypatch.setenv('ROS_DOMAIN_ID', os.environ.get('ROS_DOMAIN_ID', str(os.getpid() % 100)))
     monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     monkeypatch.setenv('ROS_LOG_DIR', str(tmp_path))
     context = Context()
