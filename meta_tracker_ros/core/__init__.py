@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""ROS-free tracking core: types, the Tracker protocol, registry, configs and weights I/O.
+"""
+ROS-free tracking core: types, the Tracker protocol, registry, configs and weights I/O.
 
 Importing this package must never import rclpy (test/test_core_no_ros.py proves it).
 """

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Typed tracker configurations: frozen dataclasses with strict parsing.
+"""
+Typed tracker configurations: frozen dataclasses with strict parsing.
 
 Every tracker declares one dataclass derived from TrackerConfig whose fields carry a help
 text and an optional range through param. The node turns each field into a ROS parameter
@@ -20,8 +21,8 @@ class ConfigError(ValueError):
     """A configuration value or key that the tracker cannot accept."""
 
 
-def param(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-          choices: tuple[Any, ...] | None = None) -> Any:
+def param(default: Any, help: str, *, min: float | None = None,  # noqa: A002
+          max: float | None = None, choices: tuple[Any, ...] | None = None) -> Any:  # noqa: A002
     """Declare a config field with a description and optional bounds (inclusive)."""
     return dataclasses.field(
         default=default, metadata={'help': help, 'min': min, 'max': max, 'choices': choices})
@@ -30,11 +31,11 @@ def param(default: Any, help: str, *, min: float | None = None, max: float | Non
 @dataclasses.dataclass(frozen=True)
 class FieldInfo:
     name: str
-    type: type
+    kind: type
     default: Any
-    help: str
-    min: float | None
-    max: float | None
+    description: str
+    low: float | None
+    high: float | None
     choices: tuple[Any, ...] | None
 
 
@@ -72,14 +73,14 @@ class TrackerConfig:
 
     def __post_init__(self) -> None:
         for info in self.fields():
-            value = _coerce(info.name, info.type, getattr(self, info.name))
+            value = _coerce(info.name, info.kind, getattr(self, info.name))
             object.__setattr__(self, info.name, value)
             values = value if isinstance(value, tuple) else (value,)
             for v in values:
-                if info.min is not None and v < info.min:
-                    raise ConfigError(f'{info.name}: {v!r} is below the minimum {info.min}')
-                if info.max is not None and v > info.max:
-                    raise ConfigError(f'{info.name}: {v!r} is above the maximum {info.max}')
+                if info.low is not None and v < info.low:
+                    raise ConfigError(f'{info.name}: {v!r} is below the minimum {info.low}')
+                if info.high is not None and v > info.high:
+                    raise ConfigError(f'{info.name}: {v!r} is above the maximum {info.high}')
                 if info.choices is not None and v not in info.choices:
                     raise ConfigError(
                         f'{info.name}: {v!r} is not one of {", ".join(map(repr, info.choices))}')

@@ -31,7 +31,10 @@ _LOADED = False
 def register_tracker(name: str, *, config: type[TrackerConfig], needs_weights: bool = False,
                      default_weights: str | None = None,
                      description: str = '') -> Callable[[type], type]:
-    """Class decorator: ``@register_tracker('mlt', config=MLTConfig, needs_weights=True)``.
+    """
+    Register a tracker class under a name, as a class decorator.
+
+    Usage: ``@register_tracker('mlt', config=MLTConfig, needs_weights=True)``.
 
     The class is constructed as ``cls(config=cfg, weights=path_or_None, device=str)``;
     default_weights names a file in the package's weights/ folder, used when none is given.
@@ -72,7 +75,8 @@ def get_entry(name: str) -> TrackerEntry:
 def build_tracker(name: str, config: TrackerConfig | Mapping[str, Any] | None = None,
                   weights: str | Path | None = None, device: str = 'cpu',
                   weights_dirs: Iterable[str | Path] = ()) -> Tracker:
-    """Make a ready-to-initialise tracker; raises ConfigError or WeightsError with a reason.
+    """
+    Make a ready-to-initialise tracker; raises ConfigError or WeightsError with a reason.
 
     weights: a file path; relative paths and the tracker's default file name are looked up
     with core.paths.find_weights (extra weights_dirs first after the working directory).

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
 from meta_tracker_ros.core.types import Box, TrackResult
+import numpy as np
 
 
 @runtime_checkable
 class Tracker(Protocol):
-    """A single-object tracker.
+    """
+    A single-object tracker.
 
     Images are (H, W, 3) uint8 RGB arrays, C-contiguous. Boxes are 0-based pixel
     (x, y, w, h). initialize may raise BoxError / ValueError on bad input and must then

@@ -17,7 +17,8 @@ class BoxError(ValueError):
 
 @dataclass(frozen=True)
 class Box:
-    """Axis-aligned box in 0-based pixel coordinates: top-left (x, y), size (w, h).
+    """
+    Axis-aligned box in 0-based pixel coordinates: top-left (x, y), size (w, h).
 
     The pixel (x, y) is the top-left corner of the box, so a box covering pixel columns
     10..19 has x=10, w=10, and its centre is x + w / 2 (continuous coordinates).
@@ -73,7 +74,8 @@ class Box:
         return inter / union if union > 0 else 0.0
 
     def validate_init(self, width: int, height: int, min_size: float = 2.0) -> Box:
-        """Check that this box can initialise a tracker on a width x height image.
+        """
+        Check that this box can initialise a tracker on a width x height image.
 
         Returns the box clipped to the image; raises BoxError with a reason otherwise.
         """
@@ -99,7 +101,8 @@ class TrackState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class TrackResult:
-    """One frame's output.
+    """
+    One frame's output.
 
     box: the estimate (also while LOST: the last position searched around).
     score: tracker confidence, higher is more certain; comparable within one tracker only.

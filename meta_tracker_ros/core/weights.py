@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Weights files: safetensors tensors + JSON metadata that describes the model.
+"""
+Weights files: safetensors tensors + JSON metadata that describes the model.
 
 A file carries the tracker family it was made for, the model arguments needed to rebuild the
 network, the training config and seed, and the versions that made it, so the node rebuilds the

@@ -14,7 +14,8 @@ import numpy as np
 
 @dataclass
 class Sequence:
-    """A sequence of frames with ground truth.
+    """
+    A sequence of frames with ground truth.
 
     gt: (N, 4) float64 boxes x, y, w, h in 0-based pixels (readers of 1-based formats such
         as OTB subtract 1 and set one_based=True so results are written back in the

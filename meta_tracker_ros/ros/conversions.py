@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Pure conversions between ROS messages and core values; testable without a running graph.
+"""
+Pure conversions between ROS messages and core values; testable without a running graph.
 
 Image encodings follow sensor_msgs/image_encodings.hpp and cv_bridge's semantics (cv_bridge
 for ROS 2 cannot be installed here, so this is our own numpy code): `yuv422` and `uyvy` are
@@ -18,12 +19,11 @@ from typing import Any
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from meta_tracker_ros.core.types import Box, TrackResult
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
-
-from meta_tracker_ros.core.types import Box, TrackResult
 
 
 class ImageConversionError(ValueError):
@@ -162,7 +162,7 @@ def detection_to_box(det: Detection2D) -> Box:
 
 def result_to_detection(result: TrackResult, header: Header, track_id: str,
                         label: str) -> Detection2D:
-    """TrackResult -> Detection2D with score, class id and track id."""
+    """Convert a TrackResult to a Detection2D with score, class id and track id."""
     det = Detection2D()
     det.header = header
     det.id = track_id
@@ -188,7 +188,8 @@ def detection_array(header: Header, detections: list[Detection2D]) -> Detection2
 
 
 def bearing_from_pixel(u: float, v: float, info: CameraInfo) -> np.ndarray:
-    """Unit ray (x right, y down, z forward: the optical frame) through pixel (u, v).
+    """
+    Return the unit ray (x right, y down, z forward: optical frame) through pixel (u, v).
 
     Undistorts with the camera's model (plumb_bob / rational_polynomial via OpenCV, equidistant
     via cv2.fisheye); raises ValueError when the intrinsics are unusable.

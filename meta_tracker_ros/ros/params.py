@@ -14,7 +14,7 @@ class NodeParams(TrackerConfig):
     """Parameters of tracker_node (the tracker's own appear as `<tracker>.<name>`)."""
 
     tracker: str = param('mlt', 'tracker registry name (e.g. mlt, opencv_csrt)')
-    weights: str = param('', 'weights file (.safetensors); empty = the tracker\'s default file '
+    weights: str = param('', "weights file (.safetensors); empty = the tracker's default file "
                          'shipped with the package; relative paths are looked up in the '
                          'working directory, then in the package share directory')
     device: str = param('cpu', 'torch device', choices=('cpu', 'cuda', 'auto'))
@@ -33,7 +33,7 @@ class NodeParams(TrackerConfig):
     init_wait: float = param(2.0, 'seconds an init waits for the frame its stamp names when '
                              'that frame has not arrived yet', min=0.0, max=60.0)
     lost_score_threshold: float = param(-1e9, 'a score below this is reported as lost in '
-                                        'addition to the tracker\'s own lost state',
+                                        "addition to the tracker's own lost state",
                                         min=-1e9, max=1e9)
     publish_mask: bool = param(True, 'publish the mask topic (trackers that make masks)')
     publish_debug_image: bool = param(False, 'publish debug_image with box, score and state')

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""tracker_node: images and a stamped target box in; detections, mask, bearing, diagnostics out.
+"""
+tracker_node: images and a stamped target box in; detections, mask, bearing, diagnostics out.
 
 Thin by design: parameters become typed configs, callbacks hand frames to a core Tracker, results
 become messages. The image callback only converts and buffers (well under a millisecond); one
@@ -20,19 +21,6 @@ import uuid
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Vector3Stamped
-import numpy as np
-import rclpy
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
-from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
-from rclpy.parameter import Parameter
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import Header
-from std_srvs.srv import Trigger
-from vision_msgs.msg import Detection2D, Detection2DArray
-
 from meta_tracker_ros import __version__
 from meta_tracker_ros.core.config import ConfigError, TrackerConfig
 from meta_tracker_ros.core.registry import available_trackers, build_tracker, get_entry
@@ -41,6 +29,18 @@ from meta_tracker_ros.core.types import Box, BoxError, TrackResult, TrackState
 from meta_tracker_ros.core.weights import WeightsError
 from meta_tracker_ros.ros import conversions as conv
 from meta_tracker_ros.ros.params import NodeParams, READ_ONLY, REBUILD
+import numpy as np
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D, Detection2DArray
 
 
 @dataclass
@@ -60,22 +60,23 @@ class InitRequest:
 
 
 def _share_dirs() -> list[str]:
-    """The installed package's share/weights folder when ament_index knows the package."""
+    """Return the installed package's share folders when ament_index knows the package."""
     try:
         from ament_index_python.packages import get_package_share_directory
         share = get_package_share_directory('meta_tracker_ros')
-    except (ImportError, LookupError, ValueError):
+    except (ImportError, LookupError, ValueError, OSError):
         return []
     return [share, share + '/weights']
 
 
 def _descriptor(info: Any, read_only: bool = False) -> ParameterDescriptor:
-    d = ParameterDescriptor(description=info.help, read_only=read_only, dynamic_typing=True)
-    if info.type is int and info.min is not None and info.max is not None:
-        d.integer_range = [IntegerRange(from_value=int(info.min), to_value=int(info.max))]
-    elif info.type is float and info.min is not None and info.max is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(info.min),
-                                                     to_value=float(info.max))]
+    d = ParameterDescriptor(description=info.description, read_only=read_only,
+                            dynamic_typing=True)
+    if info.kind is int and info.low is not None and info.high is not None:
+        d.integer_range = [IntegerRange(from_value=int(info.low), to_value=int(info.high))]
+    elif info.kind is float and info.low is not None and info.high is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(info.low),
+                                                     to_value=float(info.high))]
     if info.choices:
         d.additional_constraints = 'one of: ' + ', '.join(map(str, info.choices))
     return d
@@ -136,7 +137,8 @@ class TrackerNode(Node):
 
     # ---------------------------------------------------------------- parameters
     def _declare_config(self, prefix: str, cls: type[TrackerConfig]) -> TrackerConfig:
-        """Declare every field of cls as `<prefix><name>`; a bad override falls back to default.
+        """
+        Declare every field of cls as `<prefix><name>`; a bad override falls back to default.
 
         dynamic_typing lets a wrong type reach our validation, which names the parameter and
         the reason, instead of an exception that would kill the node at startup.
@@ -501,3 +503,7 @@ def main(args: list[str] | None = None) -> None:
                 node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+
+
+if __name__ == '__main__':
+    main()

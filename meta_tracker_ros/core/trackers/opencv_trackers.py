@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Classical baselines and fallbacks: OpenCV's CSRT and KCF (opencv-contrib).
+"""
+Classical baselines and fallbacks: OpenCV's CSRT and KCF (opencv-contrib).
 
 They report no calibrated confidence, so the score is 1.0 while OpenCV says the target is
 found and 0.0 (state LOST) when it says it is not.
@@ -13,11 +14,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import cv2
-import numpy as np
-
 from meta_tracker_ros.core.config import param, TrackerConfig
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
+import numpy as np
 
 
 @dataclass(frozen=True)

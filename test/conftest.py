@@ -1,0 +1,13 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Test-wide settings: isolate ROS 2 traffic and logs per pytest process."""
+
+import os
+import tempfile
+
+# One DDS domain per pytest process, discovery on this host only, logs in a temp dir, so
+# parallel runs and other ROS users on the machine never see each other's topics.
+os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('ROS_LOG_DIR', tempfile.mkdtemp(prefix='ros_log_'))
+os.environ.setdefault('MPLBACKEND', 'Agg')
