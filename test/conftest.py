@@ -11,3 +11,5 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('ROS_LOG_DIR', tempfile.mkdtemp(prefix='ros_log_'))
 os.environ.setdefault('MPLBACKEND', 'Agg')
+# Make rosidl check field types, so an int in a float64 field fails loudly in tests.
+os.environ['ROS_PYTHON_CHECK_FIELDS'] = '1'

@@ -29,6 +29,10 @@ class Box:
     w: float
     h: float
 
+    def __post_init__(self) -> None:
+        for name in ('x', 'y', 'w', 'h'):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
     @classmethod
     def from_center(cls, cx: float, cy: float, w: float, h: float) -> Box:
         return cls(float(cx - w / 2.0), float(cy - h / 2.0), float(w), float(h))

@@ -117,18 +117,6 @@ def numpy_to_image(arr: np.ndarray, encoding: str, header: Header | None = None)
     return msg
 
 
-def _rgb_to_yuv422(rgb: np.ndarray, uyvy: bool) -> np.ndarray:
-    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV).astype(np.float32)
-    y = yuv[:, :, 0]
-    u = (yuv[:, 0::2, 1] + yuv[:, 1::2, 1]) / 2
-    v = (yuv[:, 0::2, 2] + yuv[:, 1::2, 2]) / 2
-    out = np.empty((rgb.shape[0], rgb.shape[1], 2), np.float32)
-    out[:, :, 1 if uyvy else 0] = y
-    chroma = out[:, :, 0 if uyvy else 1]
-    chroma[:, 0::2], chroma[:, 1::2] = u, v
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
 def rgb_to_image(rgb: np.ndarray, encoding: str = 'rgb8', header: Header | None = None) -> Image:
     """(H, W, 3) uint8 RGB -> Image in the requested encoding."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -137,8 +125,10 @@ def rgb_to_image(rgb: np.ndarray, encoding: str = 'rgb8', header: Header | None 
         arr = rgb
     elif encoding in _FROM_RGB:
         arr = cv2.cvtColor(rgb, _FROM_RGB[encoding])
-    elif encoding in ('yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv'):
-        arr = _rgb_to_yuv422(rgb, uyvy=encoding in ('yuv422', 'uyvy'))
+    elif encoding in ('yuv422', 'uyvy'):
+        arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_UYVY)
+    elif encoding in ('yuv422_yuy2', 'yuyv'):
+        arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_YUYV)
     elif encoding in ('mono16', 'rgb16', 'bgr16'):
         src = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if encoding == 'mono16' else (
             rgb if encoding == 'rgb16' else rgb[:, :, ::-1])
@@ -166,16 +156,17 @@ def result_to_detection(result: TrackResult, header: Header, track_id: str,
     det = Detection2D()
     det.header = header
     det.id = track_id
-    det.bbox.center.position.x = result.box.cx
-    det.bbox.center.position.y = result.box.cy
+    # float(): an int in a float64 field is silently garbled by the wheels' rosidl.
+    det.bbox.center.position.x = float(result.box.cx)
+    det.bbox.center.position.y = float(result.box.cy)
     det.bbox.center.theta = 0.0
-    det.bbox.size_x = result.box.w
-    det.bbox.size_y = result.box.h
+    det.bbox.size_x = float(result.box.w)
+    det.bbox.size_y = float(result.box.h)
     hyp = ObjectHypothesisWithPose()
     hyp.hypothesis.class_id = label
     hyp.hypothesis.score = float(result.score)
-    hyp.pose.pose.position.x = result.box.cx
-    hyp.pose.pose.position.y = result.box.cy
+    hyp.pose.pose.position.x = float(result.box.cx)
+    hyp.pose.pose.position.y = float(result.box.cy)
     det.results.append(hyp)
     return det
 

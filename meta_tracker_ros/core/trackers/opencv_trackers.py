@@ -32,7 +32,6 @@ class CSRTConfig(TrackerConfig):
 
 @dataclass(frozen=True)
 class KCFConfig(TrackerConfig):
-    padding: float = param(2.5, 'search area relative to the target size', min=1.0, max=10.0)
     detect_thresh: float = param(0.5, 'response below which the target is reported lost',
                                  min=0.0, max=1.0)
     compressed_size: int = param(2, 'feature compression size', min=1, max=64)
@@ -93,7 +92,7 @@ class KCFTracker(_OpenCVTracker):
                  device: str = 'cpu') -> None:
         def factory() -> Any:
             p = cv2.TrackerKCF_Params()
-            p.padding, p.detect_thresh = config.padding, config.detect_thresh
+            p.detect_thresh = config.detect_thresh
             p.compressed_size = config.compressed_size
             return cv2.TrackerKCF_create(p)
         super().__init__(factory=factory)
