@@ -87,6 +87,8 @@ def build_tracker(name: str, config: TrackerConfig | Mapping[str, Any] | None = 
     elif not isinstance(config, entry.config_cls):
         raise ConfigError(f'{name} needs a {entry.config_cls.__name__}, '
                           f'got {type(config).__name__}')
+    if weights and not (entry.needs_weights or entry.default_weights):
+        raise ConfigError(f'tracker {name!r} takes no weights file (got {str(weights)!r})')
     if not weights and entry.default_weights:
         weights = entry.default_weights
     if weights:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
+import math
 import threading
 import time
 from typing import Any
@@ -98,6 +99,7 @@ class TrackerNode(Node):
         self._frames: collections.deque[Frame] = collections.deque(maxlen=p.init_buffer_size)
         self._seq = 0
         self._processed_seq = 0
+        self._published_seq = 0
         self._pending_init: InitRequest | None = None
         self._state = TrackState.IDLE
         self._track_id = ''
@@ -107,6 +109,7 @@ class TrackerNode(Node):
                        'update_ms': 0.0, 'latency_ms': 0.0, 'fps': 0.0}
         self._fps_times: collections.deque[float] = collections.deque(maxlen=30)
         self._catchup_until = 0
+        self._last_logged: dict[str, float] = {}
         self._stop = False
 
         if p.image_qos == 'reliable':
@@ -140,24 +143,29 @@ class TrackerNode(Node):
         """
         Declare every field of cls as `<prefix><name>`; a bad override falls back to default.
 
-        dynamic_typing lets a wrong type reach our validation, which names the parameter and
-        the reason, instead of an exception that would kill the node at startup.
+        Overrides (params file, -p) are checked by the typed config before declaring, so a bad
+        value is logged with its reason and replaced by the default instead of raising in
+        declare_parameter and killing the node at startup.
         """
         values = {}
         for info in cls.fields():
             name = prefix + info.name
+            if self.has_parameter(name):
+                values[info.name] = self.get_parameter(name).value
+                continue
             default = list(info.default) if isinstance(info.default, tuple) else info.default
-            if not self.has_parameter(name):
-                self.declare_parameter(name, default, _descriptor(
-                    info, read_only=not prefix and info.name in READ_ONLY))
-            value = self.get_parameter(name).value
-            try:
-                cls.from_dict({info.name: value})
-                values[info.name] = value
-            except (ConfigError, TypeError) as exc:
-                self.get_logger().error(f'parameter {name} rejected: {exc}; using the default '
-                                        f'{default!r}')
-                self.set_parameters([Parameter(name, value=default)])
+            descriptor = _descriptor(info, read_only=not prefix and info.name in READ_ONLY)
+            override = self._parameter_overrides.get(name)
+            use_override = override is not None
+            if use_override:
+                try:
+                    cls.from_dict({info.name: override.value})
+                except ConfigError as exc:
+                    self.get_logger().error(f'parameter {name} rejected: {exc}; using the '
+                                            f'default {default!r}')
+                    use_override = False
+            self.declare_parameter(name, default, descriptor, ignore_override=not use_override)
+            values[info.name] = self.get_parameter(name).value
         return cls.from_dict(values)
 
     def _tracker_values(self, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +253,7 @@ class TrackerNode(Node):
             rgb = conv.image_to_rgb(msg)
         except conv.ImageConversionError as exc:
             self._stats['bad_images'] += 1
-            self.get_logger().error(f'image dropped: {exc}', throttle_duration_sec=1.0)
+            self._error_throttled(f'image dropped: {exc}')
             return
         with self._lock:
             self._seq += 1
@@ -253,6 +261,15 @@ class TrackerNode(Node):
             self._frames.append(Frame(self._seq, conv.stamp_to_ns(msg.header.stamp), msg.header,
                                       rgb, time.monotonic()))
             self._lock.notify()
+
+    def _error_throttled(self, text: str, period: float = 2.0) -> None:
+        """Log an error at most once per period for each kind (its text up to the first ':')."""
+        kind = text.split(':', 2)[:2]
+        key = ':'.join(kind)
+        now = time.monotonic()
+        if now - self._last_logged.get(key, -math.inf) >= period:
+            self._last_logged[key] = now
+            self.get_logger().error(text)
 
     def _on_init(self, msg: Detection2D) -> None:
         box = conv.detection_to_box(msg)
@@ -381,11 +398,16 @@ class TrackerNode(Node):
             self._track_id = uuid.uuid4().hex[:12]
             self._state = TrackState.TRACKING
             self._last = TrackResult(box, 1.0, None, TrackState.TRACKING)
+            # Track on from the init frame through the buffered frames after it; frames that
+            # were already published (as idle) are tracked but not published twice.
+            publish_init_frame = frame.seq > self._published_seq
             self._processed_seq = frame.seq
             # Catch up through the frames buffered after the init frame, in order.
             self._catchup_until = self._frames[-1].seq if self._frames else frame.seq
         self.get_logger().info(f'tracking track {self._track_id} from {box} on the frame '
                                f'stamped {frame.stamp_ns * 1e-9:.6f}')
+        if publish_init_frame:
+            self._publish(frame, self._last, TrackState.TRACKING, self._track_id, self._last)
 
     def _process(self, frame: Frame) -> None:
         tracker = self._tracker
@@ -398,8 +420,7 @@ class TrackerNode(Node):
                 if not (result.box.is_finite() and np.isfinite(result.score)):
                     raise ValueError(f'tracker returned a non-finite result {result}')
             except Exception as exc:  # keep the node alive whatever the tracker raises
-                self.get_logger().error(f'tracker update failed: {exc}',
-                                        throttle_duration_sec=1.0)
+                self._error_throttled(f'tracker update failed: {exc}')
                 result = None
             update_ms = (time.perf_counter() - t0) * 1e3
             if result is None:
@@ -414,11 +435,13 @@ class TrackerNode(Node):
             self._stats['processed'] += 1
             self._stats['update_ms'] = update_ms
             self._fps_times.append(time.monotonic())
-        self._publish(frame, result if state == TrackState.TRACKING else None, state, track_id,
-                      result)
+        if frame.seq > self._published_seq:
+            self._publish(frame, result if state == TrackState.TRACKING else None, state,
+                          track_id, result)
 
     def _publish(self, frame: Frame, tracked: TrackResult | None, state: TrackState,
                  track_id: str, result: TrackResult | None) -> None:
+        self._published_seq = frame.seq
         header = frame.header
         dets = []
         if tracked is not None:
@@ -473,7 +496,8 @@ class TrackerNode(Node):
         with self._lock:
             self._stop = True
             self._lock.notify_all()
-        self._worker.join(timeout=2.0)
+        if hasattr(self, '_worker'):
+            self._worker.join(timeout=2.0)
         super().destroy_node()
 
 

@@ -1,0 +1,189 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Run tracker_node in its own process and talk to it over real rclpy + Fast DDS.
+
+The test side is an ordinary rclpy node: it publishes images and init boxes, collects
+detections by stamp, calls the reset service and sets parameters, exactly as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.ros import conversions as conv
+import numpy as np
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import SetParameters
+import rclpy
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D, Detection2DArray
+
+RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                      history=HistoryPolicy.KEEP_ALL)
+
+
+class NodeProcess:
+    """tracker_node (or any command line) in a subprocess, its output in a log file."""
+
+    def __init__(self, cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        self._fh = open(log, 'w')
+        self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
+
+    @classmethod
+    def tracker_node(cls, log: Path, *ros_args: str) -> NodeProcess:
+        return cls([sys.executable, '-m', 'meta_tracker_ros.ros.tracker_node', '--ros-args',
+                    *ros_args], log)
+
+    def text(self) -> str:
+        self._fh.flush()
+        return self.log.read_text()
+
+    def wait_for_log(self, pattern: str, timeout: float = 10.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if pattern in self.text():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> int:
+        """SIGINT, as Ctrl-C would; returns the exit code (0 for a clean shutdown)."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._fh.close()
+        return self.proc.returncode
+
+
+class Scene:
+    """A textured square moving right by `speed` px per frame over a noise background."""
+
+    def __init__(self, width: int = 320, height: int = 240, speed: float = 4.0,
+                 size: int = 40, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        small = rng.integers(0, 120, (height // 4, width // 4, 3), dtype=np.uint8)
+        self.bg = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+        self.patch = cv2.resize(rng.integers(100, 255, (4, 4, 3), dtype=np.uint8),
+                                (size, size), interpolation=cv2.INTER_NEAREST)
+        self.speed, self.size = speed, size
+
+    def box(self, i: int) -> Box:
+        return Box(20 + self.speed * i, 90, self.size, self.size)
+
+    def frame(self, i: int) -> np.ndarray:
+        img = self.bg.copy()
+        b = self.box(i)
+        x, y = int(round(b.x)), int(round(b.y))
+        img[y:y + self.size, x:x + self.size] = self.patch
+        return img
+
+
+def stamp_of(i: int) -> tuple[int, int]:
+    return 1000, 1_000_000 * (i + 1)
+
+
+class Client:
+    """The test's side of the graph."""
+
+    def __init__(self, name: str = 'test_client', ns: str = '') -> None:
+        self.node = Node(name)
+        self.ns = ns
+        self.image_pub = self.node.create_publisher(Image, f'{ns}/image', RELIABLE)
+        self.init_pub = self.node.create_publisher(Detection2D, f'{ns}/target/init', 10)
+        self.detections: list[Detection2DArray] = []
+        self.node.create_subscription(Detection2DArray, f'{ns}/detections',
+                                      self.detections.append, RELIABLE)
+        self.reset_cli = self.node.create_client(Trigger, f'{ns}/tracker_node/reset')
+        self.param_cli = self.node.create_client(SetParameters,
+                                                 f'{ns}/tracker_node/set_parameters')
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            rclpy.spin_once(self.node, timeout_sec=0.01)
+
+    def wait_until(self, cond, timeout: float = 20.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if cond():
+                return True
+            rclpy.spin_once(self.node, timeout_sec=0.02)
+        return cond()
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        ok = self.wait_until(lambda: self.image_pub.get_subscription_count() > 0
+                             and self.init_pub.get_subscription_count() > 0
+                             and self.node.count_publishers(
+                                 self.detections_topic()) > 0, timeout)
+        assert ok, 'tracker_node did not connect'
+
+    def detections_topic(self) -> str:
+        return f'{self.ns}/detections'
+
+    def publish_frame(self, rgb: np.ndarray, i: int, encoding: str = 'rgb8') -> Image:
+        msg = conv.rgb_to_image(rgb, encoding)
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp_of(i)
+        msg.header.frame_id = 'camera'
+        self.image_pub.publish(msg)
+        return msg
+
+    def publish_raw(self, msg: Image) -> None:
+        self.image_pub.publish(msg)
+
+    def publish_init(self, box: Box, i: int | None) -> None:
+        det = Detection2D()
+        if i is not None:
+            det.header.stamp.sec, det.header.stamp.nanosec = stamp_of(i)
+        det.bbox.center.position.x = float(box.cx)
+        det.bbox.center.position.y = float(box.cy)
+        det.bbox.size_x, det.bbox.size_y = float(box.w), float(box.h)
+        self.init_pub.publish(det)
+
+    def by_stamp(self) -> dict[tuple[int, int], Detection2DArray]:
+        return {(m.header.stamp.sec, m.header.stamp.nanosec): m for m in self.detections}
+
+    def reset(self) -> Trigger.Response:
+        assert self.reset_cli.wait_for_service(timeout_sec=10)
+        fut = self.reset_cli.call_async(Trigger.Request())
+        assert self.wait_until(fut.done, 10)
+        return fut.result()
+
+    def set_param(self, name: str, value) -> tuple[bool, str]:
+        assert self.param_cli.wait_for_service(timeout_sec=10)
+        req = SetParameters.Request()
+        msg = ParameterMsg()
+        msg.name = name
+        msg.value = Parameter(name, value=value).get_parameter_value()
+        req.parameters = [msg]
+        fut = self.param_cli.call_async(req)
+        assert self.wait_until(fut.done, 30)
+        res = fut.result().results[0]
+        return res.successful, res.reason
+
+    def destroy(self) -> None:
+        self.node.destroy_node()
+
+
+def det_box(arr: Detection2DArray) -> Box | None:
+    return conv.detection_to_box(arr.detections[0]) if arr.detections else None

@@ -1,0 +1,195 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+tracker_node in its own process over real rclpy + Fast DDS.
+
+Each test starts the node in a namespace of its own, publishes frames of a moving square and
+init boxes from this process, and checks what comes back on the node's topics.
+"""
+
+import itertools
+import math
+
+from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.ros import conversions as conv
+import pytest
+import rclpy
+from ros_harness import Client, det_box, NodeProcess, Scene, stamp_of
+
+_ns = itertools.count()
+
+
+@pytest.fixture(scope='module', autouse=True)
+def ros_context():
+    rclpy.init()
+    yield
+    rclpy.try_shutdown()
+
+
+@pytest.fixture
+def node_and_client(tmp_path, request):
+    """Start tracker_node (opencv_csrt, reliable QoS, every frame) and a client."""
+    made = []
+
+    def start(*extra: str, tracker: str = 'opencv_csrt'):
+        ns = f'/it{next(_ns)}'
+        node = NodeProcess.tracker_node(
+            tmp_path / f'node{len(made)}.log', '-r', f'__ns:={ns}', '-p', f'tracker:={tracker}',
+            '-p', 'image_qos:=reliable', '-p', 'process_every_frame:=true', *extra)
+        client = Client(f'client{len(made)}', ns)
+        made.append((node, client))
+        client.wait_connected()
+        return node, client
+
+    yield start
+    for node, client in made:
+        client.destroy()
+        assert node.stop() == 0, node.text()
+
+
+def _play(client, scene, frames, start=0):
+    for i in range(start, start + frames):
+        client.publish_frame(scene.frame(i), i)
+        client.spin(0.02)
+
+
+def _iou_at(client, scene, i):
+    arr = client.by_stamp().get(stamp_of(i))
+    box = det_box(arr) if arr is not None else None
+    return box.iou(scene.box(i)) if box else 0.0
+
+
+def test_tracks_with_output_stamps_equal_to_input(node_and_client):
+    node, client = node_and_client()
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)  # before its frame: waits for it (init_wait)
+    client.spin(0.1)
+    _play(client, scene, 40)
+    assert client.wait_until(lambda: len(client.detections) >= 40), node.text()
+    inputs = {stamp_of(i) for i in range(40)}
+    assert {(m.header.stamp.sec, m.header.stamp.nanosec) for m in client.detections} <= inputs
+    assert all(m.header.frame_id == 'camera' for m in client.detections)
+    ious = [_iou_at(client, scene, i) for i in range(1, 40)]
+    assert min(ious) > 0.6, ious
+    det = client.by_stamp()[stamp_of(39)].detections[0]
+    assert det.id and det.results[0].hypothesis.class_id == 'target'
+    assert det.results[0].hypothesis.score == pytest.approx(1.0)
+
+
+def test_init_on_past_stamp_uses_that_frame(node_and_client):
+    node, client = node_and_client()
+    scene = Scene(speed=5.0)
+    _play(client, scene, 20)
+    assert client.wait_until(lambda: len(client.detections) >= 20)
+    assert not any(m.detections for m in client.detections), 'idle must publish empty arrays'
+    # The box was drawn on frame 4; by now frame 19 is the newest (75 px further right): a
+    # node that used the newest frame would start on background.
+    client.publish_init(scene.box(4), 4)
+    client.spin(0.5)
+    _play(client, scene, 15, start=20)
+    assert client.wait_until(lambda: stamp_of(34) in client.by_stamp()
+                             and client.by_stamp()[stamp_of(34)].detections), node.text()
+    assert 'on the frame stamped 1000.005000' in node.text()
+    assert min(_iou_at(client, scene, i) for i in range(22, 35)) > 0.6
+
+
+def test_reinit_new_track_id_reset_and_stop(node_and_client):
+    node, client = node_and_client()
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 10)
+    assert client.wait_until(lambda: len(client.detections) >= 10)
+    first_id = client.by_stamp()[stamp_of(9)].detections[0].id
+    client.publish_init(scene.box(9), 9)
+    client.spin(0.3)
+    _play(client, scene, 5, start=10)
+    assert client.wait_until(lambda: len(client.detections) >= 15)
+    second_id = client.by_stamp()[stamp_of(14)].detections[0].id
+    assert first_id and second_id and first_id != second_id
+    res = client.reset()
+    assert res.success and 'tracking stopped' in res.message
+    _play(client, scene, 5, start=15)
+    assert client.wait_until(lambda: len(client.detections) >= 20)
+    assert all(not client.by_stamp()[stamp_of(i)].detections for i in range(15, 20))
+    client.publish_init(scene.box(19), 19)
+    client.spin(0.3)
+    _play(client, scene, 3, start=20)
+    assert client.wait_until(lambda: len(client.detections) >= 23)
+    assert client.by_stamp()[stamp_of(22)].detections
+    client.publish_init(Box(0, 0, 0, 0), None)  # empty box = stop
+    client.spin(0.3)
+    _play(client, scene, 3, start=23)
+    assert client.wait_until(lambda: len(client.detections) >= 26)
+    assert not client.by_stamp()[stamp_of(25)].detections
+
+
+def test_bad_inputs_are_logged_and_tracking_survives(node_and_client):
+    node, client = node_and_client()
+    scene = Scene()
+    # Init before any image (zero stamp = newest frame, and there is none).
+    client.publish_init(scene.box(0), None)
+    assert node.wait_for_log('no image received yet'), node.text()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 10)
+    assert client.wait_until(lambda: len(client.detections) >= 10)
+
+    bad = conv.rgb_to_image(scene.frame(10), 'rgb8')
+    bad.encoding = '32FC1'
+    client.publish_raw(bad)
+    assert node.wait_for_log('unsupported image encoding'), node.text()
+    truncated = conv.rgb_to_image(scene.frame(10), 'rgb8')
+    truncated.data = bytes(truncated.data)[:1000]
+    client.publish_raw(truncated)
+    assert node.wait_for_log('truncated'), node.text()
+    empty = conv.rgb_to_image(scene.frame(10), 'rgb8')
+    empty.height, empty.width, empty.step, empty.data = 0, 0, 0, b''
+    client.publish_raw(empty)
+    assert node.wait_for_log('zero size'), node.text()
+
+    client.publish_init(Box(5000, 5000, 30, 30), 9)
+    assert node.wait_for_log('outside the'), node.text()
+    client.publish_init(Box(math.nan, 10, 30, 30), 9)
+    assert node.wait_for_log('non-finite'), node.text()
+    client.publish_init(Box(10, 10, -3, 30), 9)
+    assert node.wait_for_log('not positive'), node.text()
+
+    ok, reason = client.set_param('num_threads', 'abc')
+    assert not ok and 'num_threads' in reason and 'integer' in reason
+    ok, reason = client.set_param('opencv_csrt.padding', 99.0)
+    assert not ok and 'out of range' in reason
+    ok, reason = client.set_param('tracker', 'no_such_tracker')
+    assert not ok and 'unknown tracker' in reason
+    ok, reason = client.set_param('image_qos', 'reliable')
+    assert not ok
+    ok, reason = client.set_param('weights', '/nonexistent/w.safetensors')
+    assert not ok and 'weights' in reason
+
+    # Still the same track, still correct, with the yuyv and mono8 cameras too.
+    for i, enc in zip(range(10, 25), itertools.cycle(['rgb8', 'bgr8', 'yuyv', 'bgra8'])):
+        client.publish_frame(scene.frame(i), i, enc)
+        client.spin(0.02)
+    assert client.wait_until(lambda: stamp_of(24) in client.by_stamp()), node.text()
+    assert min(_iou_at(client, scene, i) for i in range(10, 25)) > 0.6
+    assert node.alive()
+
+
+def test_bad_startup_parameter_falls_back_to_default(node_and_client):
+    node, client = node_and_client('-p', 'init_buffer_size:=abc', '-p', 'num_threads:=0')
+    text = node.text()
+    assert 'parameter init_buffer_size rejected' in text and 'parameter num_threads rejected' \
+        in text, text
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 10)
+    assert client.wait_until(lambda: len(client.detections) >= 10)
+    assert _iou_at(client, scene, 9) > 0.6
+
+
+def test_unknown_tracker_at_startup_runs_fallback(node_and_client):
+    node, client = node_and_client(tracker='no_such_tracker')
+    assert 'running the fallback tracker opencv_csrt' in node.text(), node.text()
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 8)
+    assert client.wait_until(lambda: len(client.detections) >= 8)
+    assert _iou_at(client, scene, 7) > 0.6
