@@ -3,7 +3,7 @@
 """
 Track in a recorded bag: tracker_node plus `ros2 bag play`, with reliable image QoS.
 
-Example:
+For instance, with a ROS 2 distribution sourced:
   ros2 launch meta_tracker_ros bag_tracking.launch.py bag:=/data/car1_bag tracker:=mlt
 Send the initial box on /tracker_node/... target/init (see README), or use meta-tracker-demo.
 """

@@ -3,7 +3,7 @@
 """
 Launch tracker_node with a tracker, its weights and a parameters file.
 
-Example:
+For instance, with a ROS 2 distribution sourced:
   ros2 launch meta_tracker_ros tracker.launch.py image:=/camera/image_raw tracker:=mlt
 """
 
