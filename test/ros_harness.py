@@ -37,11 +37,12 @@ RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
 class NodeProcess:
     """tracker_node (or any command line) in a subprocess, its output in a log file."""
 
-    def __init__(self, cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, cmd: list[str], log: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.log = log
         self._fh = open(log, 'w')
         self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})})
+                                     env={**os.environ, **(env or {})}, cwd=cwd)
 
     @classmethod
     def tracker_node(cls, log: Path, *ros_args: str) -> NodeProcess:
@@ -106,10 +107,12 @@ def stamp_of(i: int) -> tuple[int, int]:
 class Client:
     """The test's side of the graph."""
 
-    def __init__(self, name: str = 'test_client', ns: str = '') -> None:
+    def __init__(self, name: str = 'test_client', ns: str = '',
+                 image_topic: str | None = None) -> None:
         self.node = Node(name)
         self.ns = ns
-        self.image_pub = self.node.create_publisher(Image, f'{ns}/image', RELIABLE)
+        self.image_pub = self.node.create_publisher(Image, image_topic or f'{ns}/image',
+                                                    RELIABLE)
         self.init_pub = self.node.create_publisher(Detection2D, f'{ns}/target/init', 10)
         self.detections: list[Detection2DArray] = []
         self.node.create_subscription(Detection2DArray, f'{ns}/detections',
