@@ -46,25 +46,26 @@ class LaunchFile:
         env = _Evaluator(self, share, args)
         cmd = [str(lib / ast.literal_eval(kw['executable'])), '--ros-args']
         if 'name' in kw:
-            cmd += ['-r', f'__node:={env.eval(kw["name"])}']
+            cmd += ['-r', f'__node:={env.evaluate(kw["name"])}']
         for i, item in enumerate(kw['parameters'].elts if 'parameters' in kw else []):
-            value = env.eval(item)
+            value = env.evaluate(item)
             if isinstance(value, dict):
                 path = tmp / f'launch_params_{i}.yaml'
                 path.write_text(yaml.safe_dump({'/**': {'ros__parameters': value}}))
                 value = str(path)
             cmd += ['--params-file', str(value)]
         for pair in kw['remappings'].elts if 'remappings' in kw else []:
-            src, dst = (env.eval(e) for e in pair.elts)
+            src, dst = (env.evaluate(e) for e in pair.elts)
             cmd += ['-r', f'{src}:={dst}']
         return cmd
 
 
 class _Evaluator:
+
     def __init__(self, launch: LaunchFile, share: Path, args: dict[str, str]) -> None:
         self.launch, self.share, self.args = launch, share, args
 
-    def eval(self, node: ast.AST) -> Any:
+    def evaluate(self, node: ast.AST) -> Any:
         name = _call_name(node)
         if name == 'LaunchConfiguration':
             key = ast.literal_eval(node.args[0])
@@ -73,13 +74,13 @@ class _Evaluator:
             default = self.launch.arguments.get(key)
             if default is None:
                 raise KeyError(f'launch argument {key!r} has no default and was not given')
-            return self.eval(default)
+            return self.evaluate(default)
         if name == 'FindPackageShare':
             return str(self.share)
         if name == 'PathJoinSubstitution':
-            return str(Path(*[str(self.eval(e)) for e in node.args[0].elts]))
+            return str(Path(*[str(self.evaluate(e)) for e in node.args[0].elts]))
         if isinstance(node, ast.Dict):
-            return {self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values)}
+            return {self.evaluate(k): self.evaluate(v) for k, v in zip(node.keys, node.values)}
         if isinstance(node, ast.Name) and node.id == 'share':
             return str(self.share)
         return ast.literal_eval(node)

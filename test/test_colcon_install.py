@@ -41,7 +41,8 @@ def install(tmp_path_factory):
 
 def _share_via_ament_index(env, cwd):
     code = ('from ament_index_python.packages import get_package_share_directory as g; '
-            "import meta_tracker_ros; print(g('meta_tracker_ros')); print(meta_tracker_ros.__file__)")
+            "import meta_tracker_ros; print(g('meta_tracker_ros')); "
+            'print(meta_tracker_ros.__file__)')
     out = subprocess.run([sys.executable, '-c', code], env={**os.environ, **env}, cwd=cwd,
                          capture_output=True, text=True, check=True).stdout.split()
     return Path(out[0]), Path(out[1])
