@@ -44,6 +44,9 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 
+EVERY_FRAME_QUEUE = 3000
+
+
 @dataclass
 class Frame:
     seq: int
@@ -97,6 +100,9 @@ class TrackerNode(Node):
 
         p = self._params
         self._frames: collections.deque[Frame] = collections.deque(maxlen=p.init_buffer_size)
+        # process_every_frame: frames waiting for the tracker, in order (bounded: a tracker
+        # slower than the camera for a long time drops the oldest and counts them).
+        self._queue: collections.deque[Frame] = collections.deque(maxlen=EVERY_FRAME_QUEUE)
         self._seq = 0
         self._processed_seq = 0
         self._published_seq = 0
@@ -258,8 +264,11 @@ class TrackerNode(Node):
         with self._lock:
             self._seq += 1
             self._stats['received'] += 1
-            self._frames.append(Frame(self._seq, conv.stamp_to_ns(msg.header.stamp), msg.header,
-                                      rgb, time.monotonic()))
+            frame = Frame(self._seq, conv.stamp_to_ns(msg.header.stamp), msg.header, rgb,
+                          time.monotonic())
+            self._frames.append(frame)
+            if self._params.process_every_frame:
+                self._queue.append(frame)
             self._lock.notify()
 
     def _error_throttled(self, text: str, period: float = 2.0) -> None:
@@ -360,11 +369,12 @@ class TrackerNode(Node):
         """Newest frame, or the next in order with process_every_frame (lock held)."""
         if not self._frames or self._frames[-1].seq <= self._processed_seq:
             return None
-        if self._params.process_every_frame or self._catchup_pending():
-            for f in self._frames:
-                if f.seq > self._processed_seq:
-                    frame = f
-                    break
+        while self._queue and self._queue[0].seq <= self._processed_seq:
+            self._queue.popleft()
+        if self._catchup_pending():  # frames after a past init frame, from the ring buffer
+            frame = next(f for f in self._frames if f.seq > self._processed_seq)
+        elif self._params.process_every_frame and self._queue:
+            frame = self._queue.popleft()
         else:
             frame = self._frames[-1]
         if self._state != TrackState.IDLE:
