@@ -132,6 +132,10 @@ class TrackerNode(Node):
         self._pub_debug = self.create_publisher(Image, 'debug_image', 10)
         self._pub_bearing = self.create_publisher(Vector3Stamped, 'target/bearing', 10)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        # Per-frame timing in ms, for profiling: x = tracker update, y = wait from the image's
+        # receipt until the worker took it (a busy tracker makes this grow), z = receipt to
+        # publication of the detections.
+        self._pub_timing = self.create_publisher(Vector3Stamped, '~/timing', 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
         self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -423,6 +427,7 @@ class TrackerNode(Node):
         tracker = self._tracker
         result = None
         update_ms = 0.0
+        wait_ms = (time.monotonic() - frame.received) * 1e3
         if self._state != TrackState.IDLE and tracker is not None:
             t0 = time.perf_counter()
             try:
@@ -447,16 +452,22 @@ class TrackerNode(Node):
             self._fps_times.append(time.monotonic())
         if frame.seq > self._published_seq:
             self._publish(frame, result if state == TrackState.TRACKING else None, state,
-                          track_id, result)
+                          track_id, result, update_ms, wait_ms)
 
     def _publish(self, frame: Frame, tracked: TrackResult | None, state: TrackState,
-                 track_id: str, result: TrackResult | None) -> None:
+                 track_id: str, result: TrackResult | None, update_ms: float = 0.0,
+                 wait_ms: float = 0.0) -> None:
         self._published_seq = frame.seq
         header = frame.header
         dets = []
         if tracked is not None:
             dets.append(conv.result_to_detection(tracked, header, track_id, self._params.label))
         self._pub_det.publish(conv.detection_array(header, dets))
+        timing = Vector3Stamped(header=header)
+        timing.vector.x = update_ms
+        timing.vector.y = wait_ms
+        timing.vector.z = (time.monotonic() - frame.received) * 1e3
+        self._pub_timing.publish(timing)
         p = self._params
         if p.publish_mask and result is not None and result.mask is not None:
             mask = result.mask if tracked is not None else np.zeros_like(result.mask)
@@ -476,7 +487,7 @@ class TrackerNode(Node):
         if p.publish_debug_image:
             self._pub_debug.publish(conv.rgb_to_image(
                 draw_debug(frame.rgb, result, state), 'bgr8', header))
-        self._stats['latency_ms'] = (time.monotonic() - frame.received) * 1e3
+        self._stats['latency_ms'] = timing.vector.z
 
     def _publish_diagnostics(self) -> None:
         with self._lock:
