@@ -249,6 +249,9 @@ def test_normalized_precision_and_frames_before_init():
     assert sc.norm_precision[19] == pytest.approx(2 / 3)
     assert sc.norm_precision[18] == pytest.approx(1 / 3)
     assert sc.p20 == 1.0 and sc.precision[3] == pytest.approx(2 / 3)
+    gt[2:] = np.nan  # nothing to score after the initialisation (GOT-10k test split)
+    sc = M.evaluate_ope(make_seq('t', gt, benchmark='got10k'), pred)
+    assert sc.frames == 0 and np.isnan(sc.auc) and np.isnan(sc.ao)
     with pytest.raises(ValueError, match='unknown invalid-frame policy'):
         M.evaluate_ope(make_seq('s', gt), pred, policy='ignore')
 

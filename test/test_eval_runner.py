@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.eval.cli import load_config_file, main
+from meta_tracker_ros.eval.datasets import load_dataset
 from meta_tracker_ros.eval.metrics import evaluate_ope
+from meta_tracker_ros.eval.readers.common import DatasetError
 from meta_tracker_ros.eval.readers.otb import read_otb
 from meta_tracker_ros.eval.runner import (read_result, result_paths, run_tracker, sha256_file,
                                           tracker_info, TrackerSpec)
@@ -179,3 +181,19 @@ def test_cli_errors_are_clear(tmp_path, squares, capsys):
     assert main(['--trackers', 'opencv_kcf', '--dataset', f'otb:{squares}', '--out',
                  str(tmp_path), '--sequences', 'Nope']) == 2
     assert 'sequences not in' in capsys.readouterr().err
+
+
+def test_cli_on_a_generated_synthetic_suite(tmp_path, monkeypatch):
+    monkeypatch.setenv('META_TRACKER_DATA', str(tmp_path / 'data'))
+    with pytest.raises(DatasetError, match="unknown suite 'synth-nope'"):
+        load_dataset('synth:synth-nope')
+    out = tmp_path / 'out'
+    assert main(['--trackers', 'opencv_kcf', '--dataset', 'synth:synth-mini', '--out', str(out),
+                 '--max-seqs', '1', '--no-progress']) == 0
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['sequences'] == ['synth-mini-0000']
+    summary = metrics['trackers']['opencv_kcf']['summary']
+    assert summary['per_sequence']['synth-mini-0000']['policy'] == 'exclude'
+    assert 0.0 <= summary['auc'] <= 1.0 and summary['per_sequence']['synth-mini-0000']['frames']
+    seqs = load_dataset(f'synthdir:{tmp_path / "data" / "synth" / "synth-mini"}')
+    assert [s.name for s in seqs] == ['synth-mini-0000', 'synth-mini-0001', 'synth-mini-0002']

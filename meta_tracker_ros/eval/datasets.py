@@ -79,7 +79,11 @@ def load_dataset(spec: str) -> list[Sequence]:
     kind, location, split = parse_spec(spec)
     if kind == 'synth':
         module = importlib.import_module(SYNTH_MODULE)
-        return _read_synthetic(Path(module.ensure_suite(location)))
+        try:
+            folder = module.ensure_suite(location)
+        except KeyError as exc:
+            raise DatasetError(f'{spec}: {exc.args[0]}') from None
+        return _read_synthetic(Path(folder))
     path = Path(location).expanduser()
     if not path.exists():
         raise DatasetError(f'{kind} dataset folder not found: {path}')

@@ -34,7 +34,8 @@ of three policies, because the toolkits disagree:
   MATLAB toolkit also invalidates rows with x <= 0 or y <= 0, which we do not.
 DEFAULT_POLICY maps each benchmark to the policy its standard toolkit applies. Frames
 before Sequence.init_index() (only our synthetic sequences start with an absent target)
-were never tracked and are left out under every policy.
+were never tracked and are left out under every policy; a sequence with no usable ground
+truth after its initialisation frame (GOT-10k test split) scores NaN.
 
 GOT-10k (got10k's ExperimentGOT10k): AO, SR0.50 and SR0.75 over the IoUs of all frames of
 all sequences pooled, without the first frame, only frames with cover > 0 (frames not
@@ -235,6 +236,13 @@ def evaluate_ope(seq: Sequence, boxes: np.ndarray, times: np.ndarray | None = No
     pred = boxes[start:]
     pred[0] = gt[0]
     ok = usable_gt(seq)[start:]
+    times = None if times is None else np.asarray(times, dtype=np.float64)
+    if not ok[1:].any():
+        # Nothing to score after the initialisation (e.g. GOT-10k's test split, whose
+        # ground truth is withheld): NaN rather than a perfect score from the init frame.
+        nan = np.full(len(THRESHOLDS_CENTER), np.nan)
+        return OPEScores(seq.name, np.full(len(THRESHOLDS_IOU), np.nan), nan, nan.copy(), 0,
+                         np.zeros(0), times, policy)
     if not np.isfinite(pred[ok]).all():
         bad = start + int(np.flatnonzero(~np.isfinite(pred).all(axis=1) & ok)[0])
         raise ValueError(f'{seq.name}: result box of frame {bad} is not finite')
@@ -257,8 +265,7 @@ def evaluate_ope(seq: Sequence, boxes: np.ndarray, times: np.ndarray | None = No
         visible = ok
     got_ious = rect_iou(pred[1:][visible[1:]], gt[1:][visible[1:]], bound=image_bound(seq))
     return OPEScores(seq.name, success_curve(ious), precision_curve(ce, THRESHOLDS_CENTER),
-                     precision_curve(nce, THRESHOLDS_NORM), len(ious), got_ious,
-                     None if times is None else np.asarray(times, dtype=np.float64), policy)
+                     precision_curve(nce, THRESHOLDS_NORM), len(ious), got_ious, times, policy)
 
 
 @dataclass
