@@ -25,7 +25,8 @@ def main() -> None:
     pins = {}
     for dist in metadata.distributions():
         name = dist.metadata['Name']
-        if (dist.read_text('INSTALLER') or '').strip() != 'pip' or name in ('meta_tracker_ros', 'pip'):
+        installer = (dist.read_text('INSTALLER') or '').strip()
+        if installer != 'pip' or name in ('meta_tracker_ros', 'pip'):
             continue
         pins[name.lower()] = f'{name}=={dist.version}'
     out = Path(__file__).resolve().parents[1] / 'requirements.txt'
