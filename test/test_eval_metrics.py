@@ -4,8 +4,6 @@
 
 import importlib
 from pathlib import Path
-import sys
-import types
 
 import cv2
 from got10k.utils import metrics as g10k_metrics
@@ -20,10 +18,8 @@ from shapely.geometry import Polygon
 
 
 @pytest.fixture
-def got10k_experiments(monkeypatch):
-    """Import got10k.experiments; got10k 0.1.3 imports six without declaring it."""
-    if importlib.util.find_spec('six') is None:
-        monkeypatch.setitem(sys.modules, 'six', types.SimpleNamespace(string_types=(str,)))
+def got10k_experiments():
+    """Import got10k.experiments (got10k 0.1.3 needs six, pinned in requirements.txt)."""
     return importlib.import_module('got10k.experiments')
 
 
