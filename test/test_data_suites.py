@@ -8,6 +8,7 @@ import json
 
 import cv2
 from meta_tracker_ros.data import suites
+from meta_tracker_ros.data.generator import output_digest
 from meta_tracker_ros.data.suites import ensure_suite, get_suite, SuiteDef, SUITES
 from meta_tracker_ros.data.writer import write_sequence
 from meta_tracker_ros.eval.readers.synthetic import read_synthetic
@@ -103,6 +104,14 @@ def test_ensure_suite_resumes_an_interrupted_write(tiny_suite, tmp_path):
     assert (root / names[1] / 'meta.json').is_file()
     assert json.loads((root / suites.MARKER).read_text()) == tiny_suite.fingerprint()
     assert len(read_synthetic(root)) == 2
+    # a sequence written by another generator output (code or library version) is redone
+    meta_path = root / names[0] / 'meta.json'
+    meta = json.loads(meta_path.read_text())
+    meta['output_digest'] = 'something-else'
+    meta_path.write_text(json.dumps(meta))
+    (root / suites.MARKER).unlink()
+    ensure_suite(tiny_suite.name, root, progress=False)
+    assert json.loads(meta_path.read_text())['output_digest'] == output_digest()
 
 
 def test_ensure_suite_in_parallel_matches_serial(tiny_suite, tmp_path):

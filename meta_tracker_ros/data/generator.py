@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import functools
+import hashlib
 import math
 from typing import Any, Iterator
 
@@ -404,7 +405,7 @@ class SyntheticSequence:
             self.sources['background'] = name
             src = images.natural_image(name)
             sh, sw = src.shape[:2]
-            z = max(rng.uniform(0.9, 1.6), w / sw, h / sh)
+            z = max(rng.uniform(0.9, 1.3), w / sw, h / sh)  # cover the frame, stay sharp
             img = cv2.resize(src, (max(w, int(round(sw * z))), max(h, int(round(sh * z)))),
                              interpolation=cv2.INTER_LINEAR)
             if rng.random() < 0.5:
@@ -678,11 +679,31 @@ class SyntheticSequence:
             'width': self.width,
             'height': self.height,
             'generator_version': GENERATOR_VERSION,
+            'output_digest': output_digest(),
             'spec': self.spec.to_dict(),
             'params': dict(self.params),
             'sources': dict(self.sources),
             'occlusion_events': list(self._occluder_times),
+            'libraries': {'opencv': cv2.__version__, 'numpy': np.__version__},
         }
+
+
+@functools.lru_cache(maxsize=1)
+def output_digest() -> str:
+    """
+    Digest the output of a small canonical sequence rendered by this code and libraries.
+
+    Written suites record it, so any change of the generator's output (code, OpenCV or
+    NumPy version) is detected and the suite rewritten, even without a version bump.
+    """
+    spec = SequenceSpec(width=96, height=72, occlusion=(10.0, 10.0), distractors=(2.0, 2.0),
+                        motion_blur=(1.0, 1.0), illumination=(1.0, 1.0), noise=(5.0, 5.0),
+                        speed=(0.02, 0.02), camera_shake=(3.0, 3.0))
+    h = hashlib.sha256(GENERATOR_VERSION.encode())
+    for f in SyntheticSequence(0, 24, spec):
+        h.update(f.image.tobytes())
+        h.update(f.mask.tobytes())
+    return h.hexdigest()[:16]
 
 
 def generate_sequence(seed: int, num_frames: int, spec: SequenceSpec | None = None

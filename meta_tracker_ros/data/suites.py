@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from meta_tracker_ros.data.generator import GENERATOR_VERSION, SyntheticSequence
+from meta_tracker_ros.data.generator import GENERATOR_VERSION, output_digest, SyntheticSequence
 from meta_tracker_ros.data.spec import SequenceSpec
 from meta_tracker_ros.data.writer import read_meta, write_list, write_sequence
 import numpy as np
@@ -92,6 +92,7 @@ class SuiteDef:
     def fingerprint(self) -> dict[str, Any]:
         """Describe what a written suite must match to be reused."""
         return {'suite': self.name, 'generator_version': GENERATOR_VERSION,
+                'output_digest': output_digest(),
                 'sequences': [[e.name, e.seed, e.num_frames] for e in self.entries()]}
 
 
@@ -105,8 +106,8 @@ SUITES: dict[str, SuiteDef] = {s.name: s for s in (
     SuiteDef('synth-long', 'UAV20L-style long sequences: out-of-view periods, camera pan, '
              'small targets on even entries', 10, (4_000_000, 5_000_000), (2000, 2600),
              640, 480, (0.3, 0.8),
-             overrides={'target_size': (0.03, 0.07), 'out_of_view': (2.0, 4.0),
-                        'out_of_view_frames': (40.0, 150.0), 'camera_pan': (0.5, 1.0),
+             overrides={'target_size': (0.03, 0.07), 'out_of_view': (1.0, 2.5),
+                        'out_of_view_frames': (30.0, 120.0), 'camera_pan': (0.5, 1.0),
                         'speed': (0.001, 0.006), 'occlusion': (0.3, 1.0)},
              alternate={'target_size': (0.07, 0.18)}),
     SuiteDef('synth-mini', 'tiny suite for tests and the demo', 3, (5_000_000, 6_000_000),
@@ -155,6 +156,7 @@ def _entry_done(folder: Path, entry: SuiteEntry) -> bool:
     return (meta is not None and meta.get('seed') == entry.seed
             and meta.get('num_frames') == entry.num_frames
             and meta.get('generator_version') == GENERATOR_VERSION
+            and meta.get('output_digest') == output_digest()
             and meta.get('spec') == entry.spec.to_dict())
 
 
