@@ -319,3 +319,18 @@ def test_vot_eao_fragments_as_pysot():
     expected = [1.0] + [(OV / i + OV) / 2 if i <= 4 else OV / i for i in range(1, 12)]
     np.testing.assert_allclose(out['curve'], expected, rtol=1e-6)
     assert out['eao'] == pytest.approx(np.mean(expected), rel=1e-6)
+
+
+def test_lost_state_counts():
+    gt = np.tile([10.0, 10.0, 20.0, 20.0], (8, 1))
+    absent = np.zeros(8, bool)
+    absent[5:7] = True
+    gt[5:7] = np.nan
+    seq = make_seq('lost', gt, absent=absent)
+    seq.attributes['occlusion'] = np.array([0, 0, 0, 1, 0, 0, 0, 0], bool)
+    states = ['init', 'tracking', 'lost', 'lost', 'tracking', 'lost', 'tracking', 'tracking']
+    c = M.lost_state_counts(seq, states)
+    assert c == {'frames': 7, 'lost': 3, 'lost_right': 2, 'lost_wrong': 1, 'hidden': 2,
+                 'hidden_lost': 1, 'hidden_tracking': 1}
+    with pytest.raises(ValueError, match='states'):
+        M.lost_state_counts(seq, states[:-1])

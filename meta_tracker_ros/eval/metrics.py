@@ -323,6 +323,43 @@ def summarize_ope(scores: Seq[OPEScores]) -> OPESummary:
         sequence_fps(times), len(scores), {s.sequence: s.as_dict() for s in scores})
 
 
+# Per-frame attributes under which the target cannot be seen (the lost state is right).
+HIDDEN_ATTRIBUTES = ('full_occlusion', 'out_of_view')
+OCCLUDED_ATTRIBUTES = ('occlusion',)
+
+
+def _frame_flags(seq: Sequence, names: Seq[str]) -> np.ndarray:
+    flags = np.zeros(len(seq), dtype=bool)
+    for name in names:
+        value = seq.attributes.get(name)
+        if isinstance(value, np.ndarray) and value.shape == (len(seq),):
+            flags |= value.astype(bool)
+    return flags
+
+
+def lost_state_counts(seq: Sequence, states: Seq[str | None]) -> dict[str, int]:
+    """
+    Count how often a tracker's lost state was right, per frame after initialisation.
+
+    hidden: the target is absent, fully occluded or out of view; occluded: partly occluded.
+    lost_right: lost while hidden or occluded; lost_wrong: lost while visible and not
+    occluded; hidden_tracking: tracking (not lost) while hidden.
+    """
+    states = list(states)
+    if len(states) != len(seq):
+        raise ValueError(f'{seq.name}: {len(states)} states for {len(seq)} frames')
+    hidden = seq.absent | _frame_flags(seq, HIDDEN_ATTRIBUTES)
+    occluded = _frame_flags(seq, OCCLUDED_ATTRIBUTES)
+    lost = np.array([s == 'lost' for s in states])
+    tracking = np.array([s == 'tracking' for s in states])
+    return {'frames': int((lost | tracking).sum()), 'lost': int(lost.sum()),
+            'lost_right': int((lost & (hidden | occluded)).sum()),
+            'lost_wrong': int((lost & ~hidden & ~occluded).sum()),
+            'hidden': int(((lost | tracking) & hidden).sum()),
+            'hidden_lost': int((lost & hidden).sum()),
+            'hidden_tracking': int((tracking & hidden).sum())}
+
+
 def attribute_subsets(seqs: Iterable[Sequence]) -> dict[str, list[str]]:
     """
     Attribute -> names of the sequences that have it.

@@ -19,9 +19,9 @@ from typing import Any, Sequence as Seq
 
 import meta_tracker_ros
 from meta_tracker_ros.eval import plots
-from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope, OPEScores,
-                                           summarize_ope, vot_accuracy_robustness, vot_eao,
-                                           VOT_EAO_INTERVALS)
+from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
+                                           lost_state_counts, OPEScores, summarize_ope,
+                                           vot_accuracy_robustness, vot_eao, VOT_EAO_INTERVALS)
 from meta_tracker_ros.eval.runner import git_commit, read_result
 from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
@@ -163,6 +163,7 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
     if rows:
         md += ['## Success (AUC) per attribute', '']
         md += _table(['attribute', 'sequences'] + names, rows) + ['']
+    md += _lost_state_section(names, dirs, seqs, metrics)
     md += ['## Per-sequence results', '']
     for n in names:
         md += [f'### {n}', '']
@@ -174,6 +175,27 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
         md += _table(['sequence', 'frames', 'AUC', 'P@20', 'NormP@0.2', 'AO', 'fps'], body)
         md += ['']
     return md
+
+
+def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
+                        metrics: dict[str, Any]) -> list[str]:
+    """How often each tracker's lost state was right (eval.metrics.lost_state_counts)."""
+    rows = []
+    for n, d in zip(names, dirs):
+        total: dict[str, int] = {}
+        for seq in seqs:
+            for k, v in lost_state_counts(seq, read_result(Path(d), seq, 'ope').states).items():
+                total[k] = total.get(k, 0) + v
+        metrics['trackers'][n]['lost_state'] = total
+        right = total['lost_right'] / total['lost'] if total['lost'] else float('nan')
+        caught = total['hidden_lost'] / total['hidden'] if total['hidden'] else float('nan')
+        rows.append([n, str(total['frames']), str(total['lost']), str(total['lost_right']),
+                     str(total['lost_wrong']), _f(right), str(total['hidden']), _f(caught)])
+    return (['## Lost state', '', 'lost right = lost while the target was absent, out of view '
+             'or (partly) occluded; lost wrong = lost while it was fully in view; hidden = '
+             'frames with the target absent, fully occluded or out of view.', '']
+            + _table(['tracker', 'frames', 'lost', 'lost right', 'lost wrong',
+                      'right / lost', 'hidden', 'hidden and lost / hidden'], rows) + [''])
 
 
 def _vot_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
