@@ -216,6 +216,15 @@ def _blur_kernel(velocity: np.ndarray, exposure: float) -> np.ndarray | None:
     return _cached_kernel(int(round(length * 2)), int(round(angle / 3)) % 60)
 
 
+def _extent(mask: np.ndarray) -> tuple[int, int]:
+    """Width and height of the mask's bounding box (1, 1 when empty)."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(cols) == 0:
+        return 1, 1
+    return int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
 def _velocity(path: np.ndarray) -> np.ndarray:
     """Per-frame image velocity (n, 2) by central differences."""
     if len(path) < 2:
@@ -302,6 +311,7 @@ class SyntheticSequence:
         target = _Layer.make('target', rgb, alpha, center - shake, scale, angle, 0.0)
         self._target = target
         self._radius = radius
+        self._extent0 = _extent(_warp(target, 0, 0, None, False)[2] >= 128)
         layers = [target]
 
         # look-alike distractors: the target's texture with another shape or colour jitter
@@ -592,7 +602,7 @@ class SyntheticSequence:
         visibility = n_visible / area_full if area_full else 0.0
         if amodal_in and visibility >= ABSENT_VISIBILITY:
             box = box_in
-        flags = self._flags(i, area_full, amodal_in, n_visible, box)
+        flags = self._flags(i, area_full, amodal_in, n_visible, box, _extent(t_mask))
         if not with_image:
             return FrameLabel(i, box, visible, visibility, flags)
         if self._light:
@@ -625,14 +635,16 @@ class SyntheticSequence:
         return f * 0.5 ** self._gamma[i] * float(self._cast[i].mean())
 
     def _flags(self, i: int, area_full: int, amodal_in: int, n_visible: int,
-               box: np.ndarray) -> dict[str, bool]:
+               box: np.ndarray, extent: tuple[int, int]) -> dict[str, bool]:
         w, h = self.width, self.height
         unit = math.hypot(w, h) / 800.0
         t = self._target
         occluded = (amodal_in - n_visible) / area_full if area_full else 0.0
         outside = (area_full - amodal_in) / area_full if area_full else 1.0
-        s0, s = np.sqrt(t.scale[0].prod()), np.sqrt(t.scale[i].prod())
-        a0, a = t.scale[0, 0] / t.scale[0, 1], t.scale[i, 0] / t.scale[i, 1]
+        # scale and aspect of the whole (unclipped) amodal box against frame 0's
+        (w0, h0), (w1, h1) = self._extent0, extent
+        s0, s = math.sqrt(w0 * h0), math.sqrt(max(w1 * h1, 1))
+        a0, a = w0 / h0, max(w1, 1) / max(h1, 1)
         step = t.center[i] - t.center[i - 1] if i > 0 else np.zeros(2)
         near = False
         for layer in self._layers:
@@ -691,7 +703,7 @@ class SyntheticSequence:
 @functools.lru_cache(maxsize=1)
 def output_digest() -> str:
     """
-    Digest the output of a small canonical sequence rendered by this code and libraries.
+    Digest the frames and labels of a small canonical sequence (this code, these libraries).
 
     Written suites record it, so any change of the generator's output (code, OpenCV or
     NumPy version) is detected and the suite rewritten, even without a version bump.
@@ -703,6 +715,7 @@ def output_digest() -> str:
     for f in SyntheticSequence(0, 24, spec):
         h.update(f.image.tobytes())
         h.update(f.mask.tobytes())
+        h.update(repr((f.box.tolist(), f.visibility, sorted(f.flags.items()))).encode())
     return h.hexdigest()[:16]
 
 
