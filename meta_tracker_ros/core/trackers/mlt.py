@@ -1,0 +1,338 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""MLT (Choi et al., ICCV 2019): Siamese matching network + meta-learner, and its Table 2
+variants MLT-mt (matching network alone) and MLT-mt+ft (online fine-tuning of the last layer).
+
+Tracking follows Algorithm 1 and section 4.1: three scales in one batch, scale penalty and
+damping, a cosine window on the upsampled response; confident context images (peak above tau)
+go to a memory with their response maps, and every T frames the M lowest-entropy ones give
+delta (eq. 2), from which the meta-learner makes w_target and the channel attention (eqs. 3-4).
+
+Beyond the paper (which has no failure detection): when the peak falls below lost_threshold
+the tracker reports LOST, keeps the last confident box, and searches a region that widens every
+lost frame (one scale, a larger search image at the same pixel scale, so the fully
+convolutional network gives a larger response map) until the peak clears the threshold again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from meta_tracker_ros.core.config import param, TrackerConfig
+from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_layer,
+                                                   select_min_entropy)
+from meta_tracker_ros.core.models.backbones import inference_graph
+from meta_tracker_ros.core.models.mlt import MLTNet, response_labels
+from meta_tracker_ros.core.ops.crops import (context_size, crop_square, crop_to_tensor_layout,
+                                             mean_color)
+from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, peak_offset, upsample
+from meta_tracker_ros.core.registry import register_tracker
+from meta_tracker_ros.core.types import Box, TrackResult, TrackState
+from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
+
+DEFAULT_WEIGHTS = 'mlt_mobilenet_v2.safetensors'
+
+
+@dataclass(frozen=True)
+class MLTMTConfig(TrackerConfig):
+    """Hyperparameters of the matching-network tracker (section 4.1) and the lost state."""
+
+    scales: tuple[float, ...] = param((1.0, 1.0 / 1.035, 1.035),
+                                      'search scales, evaluated in one batch', min=0.5, max=2.0)
+    scale_penalty: float = param(0.97, 'factor on the peak of scales other than 1',
+                                 min=0.5, max=1.0)
+    scale_damping: float = param(0.59, 'weight of the new scale in the size update',
+                                 min=0.0, max=1.0)
+    window_influence: float = param(0.25, 'cosine window weight on the response',
+                                    min=0.0, max=1.0)
+    response_upsample: int = param(16, 'bicubic upsampling factor of the response',
+                                   min=1, max=32)
+    min_scale: float = param(0.2, 'smallest target size relative to the initial one',
+                             min=0.01, max=1.0)
+    max_scale: float = param(5.0, 'largest target size relative to the initial one',
+                             min=1.0, max=100.0)
+    lost_threshold: float = param(0.30, 'peak confidence (sigmoid of the response) below '
+                                  'which the target is reported lost (calibrated on '
+                                  'synth-dev by training/calibrate_lost.py)', min=0.0, max=1.0)
+    lost_search_step: int = param(64, 'search image growth per lost frame (pixels)',
+                                  min=0, max=512)
+    lost_search_max: int = param(511, 'largest search image while lost (pixels)',
+                                 min=255, max=2048)
+    lost_window_influence: float = param(0.1, 'cosine window weight while lost',
+                                         min=0.0, max=1.0)
+    optimize: bool = param(True, 'run the backbone as a frozen TorchScript graph with oneDNN '
+                           '(same weights; CPU only)')
+
+
+@dataclass(frozen=True)
+class MLTConfig(MLTMTConfig):
+    """MLT: the matching network updated by the meta-learner (Algorithm 1)."""
+
+    update_interval: int = param(30, 'T: frames between meta-learner updates', min=1,
+                                 max=10000)
+    confidence_threshold: float = param(0.5, 'tau: peak confidence for a context image to '
+                                        'enter the memory', min=0.0, max=1.0)
+    support_size: int = param(8, 'M: context images chosen by minimum entropy per update',
+                              min=1, max=64)
+    memory_size: int = param(60, 'K: confident context images kept (the newest; the paper '
+                             'does not give K)', min=1, max=10000)
+
+
+@dataclass(frozen=True)
+class MLTMTFTConfig(MLTConfig):
+    """MLT-mt+ft: the last layer fine-tuned online with Adam (section 4.2.1)."""
+
+    update_interval: int = param(50, 'frames between fine-tuning rounds', min=1, max=10000)
+    finetune_steps: int = param(30, 'Adam iterations per fine-tuning round', min=1, max=1000)
+    finetune_lr: float = param(1e-3, 'Adam learning rate', min=1e-7, max=1.0)
+
+
+class _MLTBase:
+    """Shared tracking loop; subclasses choose how the last layer is updated."""
+
+    name = ''
+    needs_meta_learner = False
+
+    def __init__(self, *, config: MLTMTConfig, weights: Path | None, device: str = 'cpu') -> None:
+        if weights is None:
+            raise WeightsError(f'{type(self).__name__} needs a weights file')
+        tensors, meta = load_weights(weights, accept='mlt')
+        try:
+            net = MLTNet.from_args(meta.model_args)
+        except (TypeError, ValueError) as exc:
+            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
+        load_state_strict(net, tensors, weights)
+        if self.needs_meta_learner and 2 not in meta.info.get('trained_stages', [2]):
+            raise WeightsError(f'{weights} holds a matching network whose meta-learner was not '
+                               f'trained (stage 2); use it with mlt_mt or mlt_mt_ft')
+        self.config = config
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.meta = meta
+        m = self.net.matching
+        self._stride = m.stride
+        self._search_size = net.args.search_size
+        self._exemplar_size = net.args.exemplar_size
+        self._context = net.args.context
+        self._features = m.features
+        if config.optimize and self.device.type == 'cpu':
+            self._features = inference_graph(m.backbone, self._search_size)
+        self._windows: dict[int, np.ndarray] = {}
+        self._reset_state()
+
+    # --- protocol -------------------------------------------------------------------------
+    def initialize(self, image: np.ndarray, box: Box) -> None:
+        h, w = _check_image(image)
+        box = box.validate_init(w, h)
+        side = context_size(box.w, box.h, self._context)
+        crop = crop_square(image, box.cx, box.cy, side, self._exemplar_size)
+        with torch.no_grad():
+            fz = self._features(self._to_tensor([crop]))
+        self._reset_state()
+        self._fz = fz
+        self._center = np.array([box.cx, box.cy])
+        self._size = np.array([box.w, box.h])
+        self._base_size = self._size.copy()
+        self._weight = self.net.matching.last_weight().detach().unsqueeze(0)
+        self._attention = None
+        self._embed_exemplar()
+        self._t = 1
+        self._state = TrackState.TRACKING
+
+    def update(self, image: np.ndarray) -> TrackResult:
+        if self._fz is None:
+            raise RuntimeError('update() before initialize()')
+        _check_image(image)
+        self._t += 1
+        pad = mean_color(image)
+        if self._state == TrackState.LOST:
+            score, response = self._search_lost(image, pad)
+        else:
+            score, response = self._search(image, pad)
+        box = Box.from_center(self._center[0], self._center[1], self._size[0], self._size[1])
+        if self._state == TrackState.TRACKING:
+            self._remember(image, pad, score, response)
+            self._maybe_update()
+        return TrackResult(box, float(score), None, self._state)
+
+    def reset(self) -> None:
+        self._reset_state()
+
+    # --- tracking steps -------------------------------------------------------------------
+    def _reset_state(self) -> None:
+        self._fz: torch.Tensor | None = None
+        self._template: torch.Tensor | None = None
+        self._weight: torch.Tensor | None = None
+        self._attention: torch.Tensor | None = None
+        self._memory: deque[tuple[np.ndarray, np.ndarray]] = deque(
+            maxlen=getattr(self.config, 'memory_size', 1))
+        self._t = 0
+        self._lost_frames = 0
+        self._state = TrackState.IDLE
+
+    def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(crop_to_tensor_layout(crops)).to(self.device)
+
+    def _embed_exemplar(self) -> None:
+        self._template = self.net.matching.template(self._fz, self._weight, self._attention)
+
+    def _responses(self, crops: list[np.ndarray]) -> np.ndarray:
+        """(S, H, W) response logits of the current network for search crops."""
+        m = self.net.matching
+        with torch.no_grad():
+            fx = self._features(self._to_tensor(crops))
+            r = m.respond_to(self._template, fx.unsqueeze(0), self._weight, self._attention)
+        return r[0].cpu().numpy()
+
+    def _window(self, size: int) -> np.ndarray:
+        if size not in self._windows:
+            self._windows[size] = cosine_window(size)
+        return self._windows[size]
+
+    def _search(self, image: np.ndarray, pad: tuple[float, float, float]) -> tuple[float,
+                                                                                   np.ndarray]:
+        cfg = self.config
+        s_x = self._search_side()
+        crops = [crop_square(image, self._center[0], self._center[1], s_x * s,
+                             self._search_size, pad) for s in cfg.scales]
+        logits = self._responses(crops)
+        up = cfg.response_upsample
+        best, best_peak, best_map = 0, -1.0, None
+        for i, s in enumerate(cfg.scales):
+            prob = upsample(_sigmoid(logits[i]), up)
+            peak = float(prob.max()) * (cfg.scale_penalty if s != 1.0 else 1.0)
+            if peak > best_peak:
+                best, best_peak, best_map = i, peak, prob
+        scores = apply_window(best_map, self._window(best_map.shape[0]), cfg.window_influence)
+        dx, dy = peak_offset(scores)
+        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        score = float(best_map[iy, ix])
+        if score < cfg.lost_threshold:
+            self._state = TrackState.LOST
+            self._lost_frames = 1
+            return score, logits[best]
+        scale = cfg.scales[best]
+        pixel = s_x * scale / self._search_size * self._stride / up
+        self._move(dx * pixel, dy * pixel, image.shape)
+        new_size = self._size * ((1.0 - cfg.scale_damping) + cfg.scale_damping * scale)
+        self._size = np.clip(new_size, self._base_size * cfg.min_scale,
+                             self._base_size * cfg.max_scale)
+        return score, logits[best]
+
+    def _search_lost(self, image: np.ndarray, pad: tuple[float, float, float]) -> tuple[
+            float, np.ndarray]:
+        cfg = self.config
+        grow = cfg.lost_search_step * self._lost_frames
+        size = min(self._search_size + grow, max(cfg.lost_search_max, self._search_size))
+        size -= (size - self._search_size) % self._stride
+        side = self._search_side() * size / self._search_size
+        crop = crop_square(image, self._center[0], self._center[1], side, size, pad)
+        logits = self._responses([crop])[0]
+        up = cfg.response_upsample
+        prob = upsample(_sigmoid(logits), up)
+        scores = apply_window(prob, self._window(prob.shape[0]), cfg.lost_window_influence)
+        dx, dy = peak_offset(scores)
+        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        score = float(prob[iy, ix])
+        if score < cfg.lost_threshold:
+            self._lost_frames += 1
+            return score, logits
+        pixel = side / size * self._stride / up
+        self._move(dx * pixel, dy * pixel, image.shape)
+        self._state = TrackState.TRACKING
+        self._lost_frames = 0
+        return score, logits
+
+    def _search_side(self) -> float:
+        return context_size(self._size[0], self._size[1], self._context) * (
+            self._search_size / self._exemplar_size)
+
+    def _move(self, dx: float, dy: float, shape: tuple[int, ...]) -> None:
+        h, w = shape[:2]
+        self._center = np.clip(self._center + np.array([dx, dy]), [0.0, 0.0], [w, h])
+
+    def _remember(self, image: np.ndarray, pad: tuple[float, float, float], score: float,
+                  response: np.ndarray) -> None:
+        """Algorithm 1: store a new context image centred on s_t if the peak exceeds tau."""
+
+    def _maybe_update(self) -> None:
+        """Algorithm 1: update the last layer every T frames."""
+
+    def _memory_batch(self, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features and centred labels of the m lowest-entropy memory entries (eq. 5)."""
+        picks = select_min_entropy([r for _, r in self._memory], m)
+        with torch.no_grad():
+            fx = self._features(self._to_tensor([self._memory[i][0] for i in picks]))
+        net = self.net.matching
+        labels = response_labels(net.response_size, net.stride,
+                                 torch.zeros(1, len(picks), 2), net.args.pos_radius)
+        return fx.unsqueeze(0), labels.to(self.device)
+
+
+@register_tracker('mlt_mt', config=MLTMTConfig, needs_weights=True,
+                  default_weights=DEFAULT_WEIGHTS)
+class MLTMTTracker(_MLTBase):
+    """MLT-mt (Table 2): the matching network alone, with fixed weights."""
+
+
+class _MemoryTracker(_MLTBase):
+    """Trackers that keep Algorithm 1's memory of confident context images."""
+
+    def _remember(self, image: np.ndarray, pad: tuple[float, float, float], score: float,
+                  response: np.ndarray) -> None:
+        if score > self.config.confidence_threshold:
+            crop = crop_square(image, self._center[0], self._center[1], self._search_side(),
+                               self._search_size, pad)
+            self._memory.append((crop, response))
+
+
+@register_tracker('mlt', config=MLTConfig, needs_weights=True, default_weights=DEFAULT_WEIGHTS)
+class MLTTracker(_MemoryTracker):
+    """MLT: matching network with target-specific kernels from the meta-learner."""
+
+    needs_meta_learner = True
+
+    def _maybe_update(self) -> None:
+        cfg = self.config
+        if self._t % cfg.update_interval or not self._memory:
+            return
+        fx, labels = self._memory_batch(cfg.support_size)
+        m = self.net.matching
+        delta = compute_delta(m, self._fz, fx, labels)
+        with torch.no_grad():
+            weight, attention = self.net.adapted_kernels(delta)
+        self._weight, self._attention = weight, attention
+        self._embed_exemplar()
+
+
+@register_tracker('mlt_mt_ft', config=MLTMTFTConfig, needs_weights=True,
+                  default_weights=DEFAULT_WEIGHTS)
+class MLTMTFTTracker(_MemoryTracker):
+    """MLT-mt+ft (Table 2): the last layer fine-tuned online every 50 frames."""
+
+    def _maybe_update(self) -> None:
+        cfg = self.config
+        if self._t % cfg.update_interval or not self._memory:
+            return
+        fx, labels = self._memory_batch(cfg.support_size)
+        w = finetune_last_layer(self.net.matching, self._fz, fx, labels, self._weight[0],
+                                cfg.finetune_steps, cfg.finetune_lr)
+        self._weight = w.unsqueeze(0)
+        self._embed_exemplar()
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _check_image(image: np.ndarray) -> tuple[int, int]:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
+            or image.dtype != np.uint8:
+        raise ValueError(f'expected an (H, W, 3) uint8 RGB image, got '
+                         f'{getattr(image, "shape", None)} {getattr(image, "dtype", None)}')
+    return image.shape[0], image.shape[1]

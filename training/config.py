@@ -1,0 +1,108 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Training configuration: one YAML file per stage, parsed strictly into a dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class TrainConfigError(ValueError):
+    """A training config with an unknown key or a bad value."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training stage.
+
+    stage 1 trains the matching network on (x, z) pairs (section 3.2.1); stage 2 trains the
+    meta-learner with the matching network fixed (section 3.2.2).
+    data: list of sources, each a dataset spec understood by eval.datasets.load_dataset
+    ('got10k:/path', 'lasot:/path', 'vid:/path') or a dict {synth: <suite>, videos: N,
+    frames: N} for the generator (training suites only).
+    bank_slots > 0 (stage 2) draws episodes from a feature bank (training.bank) of that many
+    episodes with bank_contexts patches each, bank_refresh of them replaced per step.
+    max_minutes bounds the stage's wall-clock time (counted across resumes); iterations
+    bounds its steps; whichever comes first ends the stage.
+    """
+
+    stage: int
+    run_dir: str
+    output: str
+    data: list[Any]
+    model: dict[str, Any] = field(default_factory=dict)
+    init_from: str = ''
+    pretrained: str = 'imagenet'
+    freeze_backbone_layers: int = 0
+    iterations: int = 1000
+    max_minutes: float = 0.0
+    batch_size: int = 8
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    support: int = 8
+    contexts: int = 16
+    max_gap: int = 100
+    augment: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    threads: int = 1
+    checkpoint_minutes: float = 5.0
+    log_every: int = 20
+    delta_scale_batches: int = 4
+    bank_slots: int = 0
+    bank_contexts: int = 24
+    bank_refresh: int = 1
+
+    def __post_init__(self) -> None:
+        if self.stage not in (1, 2):
+            raise TrainConfigError(f'stage must be 1 or 2, got {self.stage!r}')
+        if self.stage == 2 and not self.init_from:
+            raise TrainConfigError('stage 2 needs init_from: the stage-1 weights file')
+        if self.stage == 2 and self.model:
+            raise TrainConfigError('stage 2 takes the model from init_from; remove model:')
+        if not self.data:
+            raise TrainConfigError('data: give at least one source')
+        if self.pretrained not in ('imagenet', 'none'):
+            raise TrainConfigError(f"pretrained must be 'imagenet' or 'none', "
+                                   f'got {self.pretrained!r}')
+        for name in ('iterations', 'batch_size', 'support', 'contexts', 'threads', 'log_every'):
+            if int(getattr(self, name)) < 1:
+                raise TrainConfigError(f'{name} must be positive, got {getattr(self, name)!r}')
+        if self.bank_slots > 0 and (self.stage != 2 or self.bank_contexts < self.contexts):
+            raise TrainConfigError('the feature bank is for stage 2 and needs bank_contexts >= '
+                                   'contexts')
+        if self.support > self.contexts:
+            raise TrainConfigError('support (M) must not exceed contexts (M\')')
+        if self.lr <= 0:
+            raise TrainConfigError(f'lr must be positive, got {self.lr}')
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TrainConfigError(f'unknown training config key(s) {unknown}; valid keys: '
+                                   f'{sorted(known)}')
+        missing = sorted(n for n in ('stage', 'run_dir', 'output', 'data') if n not in values)
+        if missing:
+            raise TrainConfigError(f'training config lacks {missing}')
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise TrainConfigError(f'training config not found: {path}')
+        values = yaml.safe_load(path.read_text())
+        if not isinstance(values, dict):
+            raise TrainConfigError(f'{path}: expected a mapping at the top level')
+        try:
+            return cls.from_dict(values)
+        except TypeError as exc:
+            raise TrainConfigError(f'{path}: {exc}') from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

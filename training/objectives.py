@@ -1,0 +1,82 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Objectives `batch -> (loss, stats)` for MLT's two training stages (paper section 3.2).
+
+batch: 'exemplar' (B, 3, 127, 127), 'search' (B, S, 3, 255, 255) float in [0, 255],
+'offset' (B, S, 2) target centre relative to the search centre in search pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from meta_tracker_ros.core.meta.mlt_update import compute_delta
+from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork, response_labels
+
+
+def labels_for(matching: MatchingNetwork, offsets: torch.Tensor) -> torch.Tensor:
+    """(B, S, H, W) ground-truth maps g for the given target offsets."""
+    return response_labels(matching.response_size, matching.stride, offsets,
+                           matching.args.pos_radius)
+
+
+def matching_objective(model: nn.Module, matching: MatchingNetwork,
+                       batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    """Stage 1 (section 3.2.1): eq. 6 on (x, z) pairs. model is matching or its DDP wrapper."""
+    response = model(batch['exemplar'], batch['search'])
+    labels = labels_for(matching, batch['offset'])
+    loss = logistic_loss(response, labels).mean()
+    with torch.no_grad():
+        b, s, h, w = response.shape
+        peak = response.flatten(2).argmax(dim=2)
+        hit = labels.flatten(2).gather(2, peak.unsqueeze(2)) > 0
+    return loss, {'loss': float(loss.detach()), 'peak_hit': float(hit.float().mean())}
+
+
+def episode_features(features: Callable[[torch.Tensor], torch.Tensor],
+                     batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Backbone features of an image batch for meta_objective (the matching network is fixed).
+
+    Returns 'exemplar_feats' (B, C, hz, wz), 'search_feats' (B, S, C, hx, wx), 'offset'.
+    """
+    with torch.no_grad():
+        fz = features(batch['exemplar'])
+        b, s = batch['search'].shape[:2]
+        fx = features(batch['search'].flatten(0, 1))
+    return {'exemplar_feats': fz, 'search_feats': fx.view(b, s, *fx.shape[1:]),
+            'offset': batch['offset']}
+
+
+def meta_objective(meta_learner: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+                   matching: MatchingNetwork, batch: dict[str, torch.Tensor],
+                   support: int) -> tuple[torch.Tensor, dict[str, float]]:
+    """Stage 2 (section 3.2.2, eq. 7) with the matching network fixed.
+
+    batch: features from episode_features or the feature bank. delta (eq. 2) comes from the
+    first `support` (M) context patches; the loss of the adapted network is taken on all M'
+    patches (the paper's regulariser M' = 2M). meta_learner is the MetaLearner or its DDP
+    wrapper.
+    """
+    fz, fx = batch['exemplar_feats'], batch['search_feats']
+    b, s = fx.shape[:2]
+    labels = labels_for(matching, batch['offset'])
+    delta = compute_delta(matching, fz, fx[:, :support], labels[:, :support])
+    w_target, attention = meta_learner(delta)
+    w5 = matching.last_weight().detach().unsqueeze(0).expand(b, -1, -1)
+    weight = torch.cat([w5, w_target], dim=1)
+    per_map = logistic_loss(matching.respond(fz, fx, weight, attention), labels)
+    loss = per_map.mean()
+    with torch.no_grad():
+        base = logistic_loss(matching.respond(fz, fx), labels)
+        held = slice(support, s)
+        stats = {
+            'loss': float(loss.detach()),
+            'loss_base': float(base.mean()),
+            'loss_heldout': float(per_map[:, held].mean()) if s > support else float('nan'),
+            'loss_heldout_base': float(base[:, held].mean()) if s > support else float('nan'),
+            'delta_rms': float(delta.pow(2).mean().sqrt()),
+        }
+    return loss, stats

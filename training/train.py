@@ -1,0 +1,333 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Train MLT: ``python -m training.train --config training/configs/X.yaml [--config Y.yaml]``.
+
+Several --config files run one after the other (stage 1 then stage 2). Each stage checkpoints
+into its run_dir every few minutes and resumes from there when started again; it logs scalars
+for TensorBoard (run_dir/tb) and as JSON lines (run_dir/log.jsonl), and writes a
+self-describing weights file (core.weights) at the end. Under
+``torchrun --nproc_per_node N`` it trains with DistributedDataParallel (gloo on CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from meta_tracker_ros.core.models.backbones import inference_graph
+from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
+from meta_tracker_ros.core.weights import load_state_strict, load_weights, save_weights
+from training.config import TrainConfig
+from training.datasets import build_videos
+from training.bank import FeatureBank
+from training.objectives import episode_features, matching_objective, meta_objective
+from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
+
+FAMILY = 'mlt'
+CHECKPOINT = 'checkpoint.pt'
+
+
+class Dist:
+    """Rank and world size; a single process when not started by torchrun."""
+
+    def __init__(self) -> None:
+        self.world = int(os.environ.get('WORLD_SIZE', '1'))
+        self.rank = int(os.environ.get('RANK', '0'))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group('gloo')
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def mean(self, value: float) -> float:
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(t)
+        return float(t.item()) / self.world
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+
+def collate(samples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """Stack sample dicts into a batch of tensors."""
+    return {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in samples[0]}
+
+
+def build_model(cfg: TrainConfig) -> tuple[MLTNet, dict[str, Any]]:
+    """The network for this stage and the metadata of the file it was initialised from."""
+    if cfg.stage == 1:
+        net = MLTNet(MLTModelArgs.from_dict(cfg.model))
+        parent: dict[str, Any] = {}
+        if cfg.init_from:
+            tensors, meta = load_weights(cfg.init_from, accept=FAMILY)
+            if meta.model_args != net.args.to_dict():
+                raise ValueError(f'{cfg.init_from} has model args {meta.model_args}, the config '
+                                 f'asks for {net.args.to_dict()}')
+            load_state_strict(net, tensors, cfg.init_from)
+            parent = {'training_config': meta.training_config, 'info': meta.info}
+        elif cfg.pretrained == 'imagenet' and net.args.backbone == 'mobilenet_v2':
+            net.matching.backbone.load_imagenet()
+        return net, parent
+    tensors, meta = load_weights(cfg.init_from, accept=FAMILY)
+    net = MLTNet.from_args(meta.model_args)
+    load_state_strict(net, tensors, cfg.init_from)
+    return net, {'training_config': meta.training_config, 'info': meta.info}
+
+
+def set_train_mode(net: MLTNet, cfg: TrainConfig) -> list[torch.nn.Parameter]:
+    """Put the stage's modules in train mode and return the parameters it optimises.
+
+    Stage 1 trains the matching network; an ImageNet-initialised backbone keeps its batch
+    norm statistics (batches of 8 are too small to re-estimate them) and its first
+    freeze_backbone_layers blocks fixed. Stage 2 trains only the meta-learner.
+    """
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    if cfg.stage == 2:
+        net.meta_learner.train()
+        params = list(net.meta_learner.parameters())
+    else:
+        m = net.matching
+        m.train()
+        pretrained = net.args.backbone == 'mobilenet_v2' and (cfg.pretrained == 'imagenet'
+                                                              or bool(cfg.init_from))
+        blocks = list(m.backbone.features) if hasattr(m.backbone, 'features') \
+            else list(m.backbone.layers)
+        for i, block in enumerate(blocks):
+            if i < cfg.freeze_backbone_layers:
+                block.eval()
+                continue
+            for p in block.parameters():
+                p.requires_grad_(True)
+        if pretrained:
+            for mod in m.backbone.modules():
+                if isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.eval()
+        for p in (m.last.weight, m.out_scale, m.out_bias):
+            p.requires_grad_(True)
+        params = [p for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    return {'numpy': json.dumps(rng.bit_generator.state), 'torch': torch.get_rng_state()}
+
+
+def _set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    rng.bit_generator.state = json.loads(state['numpy'])
+    torch.set_rng_state(state['torch'])
+
+
+def calibrate_delta_scale(net: MLTNet, sample_batch: Callable[[], dict[str, torch.Tensor]],
+                          cfg: TrainConfig, d: Dist) -> float:
+    """RMS of delta over the first batches: the meta-learner's fixed input scale."""
+    from meta_tracker_ros.core.meta.mlt_update import compute_delta
+    from training.objectives import labels_for
+
+    m = net.matching
+    sq = []
+    for _ in range(cfg.delta_scale_batches):
+        batch = sample_batch()
+        labels = labels_for(m, batch['offset'][:, :cfg.support])
+        delta = compute_delta(m, batch['exemplar_feats'], batch['search_feats'][:, :cfg.support],
+                              labels)
+        sq.append(float(delta.pow(2).mean()))
+    return math.sqrt(d.mean(float(np.mean(sq))))
+
+
+def train_stage(cfg: TrainConfig, d: Dist) -> Path:
+    """Run one stage to completion (or its time budget) and return the weights file."""
+    t_start = time.monotonic()
+    torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    net, parent = build_model(cfg)
+    args = net.args
+    videos = build_videos(cfg.data, rank=d.rank, world=d.world, verbose=d.main)
+    crops = CropMaker(args.exemplar_size, args.search_size, args.context)
+    aug = Augment(**cfg.augment)
+    rng = np.random.default_rng([cfg.seed, d.rank])
+    bank = None
+    if cfg.stage == 1:
+        pairs = PairSampler(videos, crops, aug, cfg.max_gap)
+
+        def sample_batch() -> dict[str, torch.Tensor]:
+            return collate([pairs.sample(rng) for _ in range(cfg.batch_size)])
+    else:
+        # The matching network is fixed in stage 2: its backbone runs as an inference graph.
+        features = inference_graph(net.matching.backbone, args.search_size)
+        episodes = EpisodeSampler(videos, crops, aug,
+                                  cfg.bank_contexts if cfg.bank_slots else cfg.contexts,
+                                  cfg.max_gap)
+        if cfg.bank_slots:
+            bank = FeatureBank(episodes, features, cfg.bank_slots, cfg.bank_refresh)
+
+        def sample_batch() -> dict[str, torch.Tensor]:
+            if bank is not None:
+                bank.refresh(rng)
+                return bank.batch(rng, cfg.batch_size, cfg.contexts)
+            return episode_features(features, collate([episodes.sample(rng)
+                                                       for _ in range(cfg.batch_size)]))
+
+    params = set_train_mode(net, cfg)
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, elapsed_before = 0, 0.0
+    ckpt_path = run_dir / CHECKPOINT
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)
+        if ckpt['config'] != json.dumps(cfg.to_dict(), sort_keys=True):
+            raise ValueError(f'{ckpt_path} was written with a different config; use another '
+                             f'run_dir or delete the checkpoint')
+        net.load_state_dict(ckpt['model'])
+        opt.load_state_dict(ckpt['optimizer'])
+        step, elapsed_before = int(ckpt['step']), float(ckpt['elapsed'])
+        _set_rng_state(rng, ckpt['rng'][d.rank] if d.rank < len(ckpt['rng'])
+                       else ckpt['rng'][0])
+        if d.main:
+            print(f'resumed {ckpt_path} at step {step} ({elapsed_before / 60:.1f} min done)',
+                  flush=True)
+    if bank is not None:
+        bank.fill(rng, lambda it: tqdm(it, desc='feature bank', disable=not d.main,
+                                       mininterval=5.0, file=sys.stdout))
+    if cfg.stage == 2 and not ckpt_path.is_file():
+        scale = calibrate_delta_scale(net, sample_batch, cfg, d)
+        net.meta_learner.delta_scale.fill_(scale)
+        if d.main:
+            print(f'delta_scale = {scale:.3e}', flush=True)
+
+    if cfg.stage == 1:
+        module: torch.nn.Module = net.matching
+        wrapped = DistributedDataParallel(module) if d.world > 1 else module
+
+        def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+            return matching_objective(wrapped, net.matching, batch)
+    else:
+        module = net.meta_learner
+        wrapped = DistributedDataParallel(module) if d.world > 1 else module
+
+        def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+            return meta_objective(wrapped, net.matching, batch, cfg.support)
+
+    writer = None
+    if d.main:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(run_dir / 'tb'))
+    log_file = open(run_dir / 'log.jsonl', 'a') if d.main else None
+    last_ckpt = time.monotonic()
+    budget = cfg.max_minutes * 60.0 if cfg.max_minutes > 0 else math.inf
+    acc: dict[str, list[float]] = {}
+    bar = tqdm(total=cfg.iterations, initial=step, disable=not d.main, dynamic_ncols=True,
+               desc=f'stage {cfg.stage}', file=sys.stdout, mininterval=5.0)
+
+    def elapsed() -> float:
+        return elapsed_before + time.monotonic() - t_start
+
+    def save_checkpoint() -> None:
+        rngs = [None] * d.world
+        state = _rng_state(rng)
+        if d.world > 1:
+            dist.all_gather_object(rngs, state)
+        else:
+            rngs = [state]
+        if d.main:
+            tmp = ckpt_path.with_suffix('.tmp')
+            torch.save({'step': step, 'elapsed': elapsed(), 'model': net.state_dict(),
+                        'optimizer': opt.state_dict(), 'rng': rngs,
+                        'config': json.dumps(cfg.to_dict(), sort_keys=True)}, tmp)
+            tmp.replace(ckpt_path)
+
+    stop = False
+    while step < cfg.iterations and not stop:
+        batch = sample_batch()
+        loss, stats = objective(batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        for k, v in stats.items():
+            acc.setdefault(k, []).append(v)
+        bar.update(1)
+        if step % cfg.log_every == 0 or step == cfg.iterations:
+            means = {k: d.mean(float(np.nanmean(v))) for k, v in acc.items()}
+            acc = {}
+            if d.main:
+                for k, v in means.items():
+                    writer.add_scalar(f'stage{cfg.stage}/{k}', v, step)
+                log_file.write(json.dumps({'step': step, 'minutes': elapsed() / 60, **means})
+                               + '\n')
+                log_file.flush()
+                bar.set_postfix({k: f'{v:.4f}' for k, v in means.items() if 'loss' in k})
+        # Every rank decides on the same clock reading from rank 0 so they stop together.
+        now = d.mean(time.monotonic() - last_ckpt if d.main else 0.0) * d.world
+        over = d.mean(float(elapsed() > budget) if d.main else 0.0) * d.world > 0.5
+        if now > cfg.checkpoint_minutes * 60.0 or over:
+            save_checkpoint()
+            last_ckpt = time.monotonic()
+        stop = over
+    bar.close()
+    save_checkpoint()
+    minutes = elapsed() / 60.0
+    out = Path(cfg.output)
+    if d.main:
+        writer.close()
+        log_file.close()
+        stages = list(parent.get('info', {}).get('trained_stages', [])) + [cfg.stage]
+        history = list(parent.get('info', {}).get('stage_minutes', [])) + [round(minutes, 2)]
+        info = {
+            'trained_stages': stages,
+            'stage_minutes': history,
+            'total_minutes': round(sum(history), 2),
+            'iterations': step,
+            'seed': cfg.seed,
+            'world_size': d.world,
+            'threads': cfg.threads,
+            'machine': f'{os.cpu_count()} cpu',
+        }
+        training_config = {f'stage{cfg.stage}': cfg.to_dict()}
+        if parent:
+            training_config = {**parent['training_config'], **training_config}
+        save_weights(out, net.state_dict(), tracker=FAMILY, model_args=args.to_dict(),
+                     training_config=training_config, info=info)
+        print(f'stage {cfg.stage}: {step} iterations in {minutes:.1f} min -> {out}', flush=True)
+    d.barrier()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config', action='append', required=True,
+                        help='training config YAML (repeat to run stages in order)')
+    ns = parser.parse_args(argv)
+    configs = [TrainConfig.load(p) for p in ns.config]
+    d = Dist()
+    try:
+        for cfg in configs:
+            train_stage(cfg, d)
+    finally:
+        if d.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
