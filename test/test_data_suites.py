@@ -44,6 +44,13 @@ def test_suite_sizes_follow_the_design():
     assert train.count >= 200 and 100 <= train.frames[0] <= train.frames[1] <= 300
 
 
+def test_suites_start_with_a_fully_visible_target():
+    for s in SUITES.values():
+        for e in s.entries()[:1 if s.frames[0] > 1000 else 4]:
+            lab = e.sequence().label(0)
+            assert lab.visibility == 1.0 and not lab.absent, e.name
+
+
 def test_entries_are_deterministic():
     a, b = get_suite('synth-dev').entries(), get_suite('synth-dev').entries()
     assert a == b

@@ -22,7 +22,7 @@ import time
 
 from meta_tracker_ros.data.generator import SyntheticSequence
 from meta_tracker_ros.data.preview import write_preview
-from meta_tracker_ros.data.spec import SequenceSpec, SpecError
+from meta_tracker_ros.data.spec import SequenceSpec, spec_help, SpecError
 from meta_tracker_ros.data.suites import data_root, ensure_suite, get_suite, suite_path, SUITES
 from meta_tracker_ros.data.writer import read_meta, write_list, write_sequence
 
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument('--suite', help=f'a named suite: {", ".join(SUITES)}')
     what.add_argument('--seed', type=int, help='one sequence from this seed')
-    what.add_argument('--list', action='store_true', help='list the suites and exit')
+    what.add_argument('--list', action='store_true',
+                      help='list the suites and the spec fields, and exit')
     p.add_argument('--root', type=Path,
                    help=f'suite folder (default {data_root()}/<suite> or $META_TRACKER_DATA)')
     p.add_argument('--jobs', type=int, default=1, help='processes writing sequences')
@@ -61,6 +62,11 @@ def _list() -> None:
               f'{s.width}x{s.height}, difficulty {s.difficulty[0]}-{s.difficulty[1]}, '
               f'seeds {s.seed_range[0]}+  {s.description}')
         print(f'{"":12s} {suite_path(s.name)}')
+    print('\nSequence spec ranges (SequenceSpec; a sequence draws each strength in its range):')
+    default = SequenceSpec()
+    for name, text in spec_help().items():
+        lo, hi = getattr(default, name)
+        print(f'  {name:22s} default [{lo:g}, {hi:g}]  {text}')
 
 
 def _single(args: argparse.Namespace) -> None:
