@@ -5,7 +5,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint data eval-baselines bench clean
 
 setup:
 	@VENV=$(VENV) bash scripts/setup.sh
@@ -21,6 +21,21 @@ test-fast: setup
 
 lint: setup
 	$(PY) -m pytest -q test/test_flake8.py test/test_pep257.py test/test_copyright.py test/test_xmllint.py
+
+# Procedural suites for tuning and evaluation (written once to ~/.cache/meta_tracker_ros/synth).
+data: setup
+	$(VENV)/bin/meta-tracker-gen --suite synth-dev --jobs 2
+	$(VENV)/bin/meta-tracker-gen --suite synth-test --jobs 2
+	$(VENV)/bin/meta-tracker-gen --suite synth-long --jobs 2
+
+eval-baselines: data
+	$(VENV)/bin/meta-tracker-eval --trackers opencv_csrt opencv_kcf --dataset synth:synth-test \
+		--out results/synth-test --jobs 2
+	$(VENV)/bin/meta-tracker-eval --trackers opencv_csrt opencv_kcf --dataset synth:synth-long \
+		--out results/synth-long --jobs 2
+
+bench: setup
+	$(PY) benchmarks/bench_node_overhead.py
 
 clean:
 	rm -rf build install log out
