@@ -38,4 +38,8 @@ else
   "$VENV/bin/python" -m pip install --quiet --no-deps --use-pep517 --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
+# Inside a colcon workspace, never crawl the venv (the ROS wheels ship package.xml files) or
+# our vision_msgs build tree.
+mkdir -p build
+touch "$VENV/COLCON_IGNORE" build/COLCON_IGNORE
 "$VENV/bin/python" scripts/build_vision_msgs.py
