@@ -19,7 +19,6 @@ import sys
 
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
                        ReliabilityPolicy)
-from rclpy.utilities import remove_ros_args
 from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 from rosbags.typesys.store import Typestore
 
@@ -81,6 +80,19 @@ def message_class(msgtype: str) -> type:
 
 def parse_args(parser: argparse.ArgumentParser,
                args: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    """Parse our options; return them with the full argv for rclpy.init (ROS args kept)."""
+    """
+    Split argv at --ros-args: parse ours, return them with the argv for rclpy.init.
+
+    Only what follows --ros-args (up to a lone --) goes to rclpy, so our own `OLD:=NEW`
+    options are not taken for ROS 1 style remaps (rclpy.utilities.remove_ros_args would).
+    """
     argv = list(sys.argv if args is None else ['prog', *args])
-    return parser.parse_args(remove_ros_args(argv)[1:]), argv
+    ours, ros, in_ros = [], [], False
+    for arg in argv[1:]:
+        if arg == '--ros-args':
+            in_ros = True
+        elif in_ros and arg == '--':
+            in_ros = False
+            continue
+        (ros if in_ros else ours).append(arg)
+    return parser.parse_args(ours), [argv[0], *ros]
