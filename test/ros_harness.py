@@ -21,7 +21,7 @@ from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.ros import conversions as conv
 import numpy as np
 from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.srv import SetParameters
+from rcl_interfaces.srv import SetParametersAtomically
 import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -118,8 +118,8 @@ class Client:
         self.node.create_subscription(Detection2DArray, f'{ns}/detections',
                                       self.detections.append, RELIABLE)
         self.reset_cli = self.node.create_client(Trigger, f'{ns}/tracker_node/reset')
-        self.param_cli = self.node.create_client(SetParameters,
-                                                 f'{ns}/tracker_node/set_parameters')
+        self.atomic_cli = self.node.create_client(
+            SetParametersAtomically, f'{ns}/tracker_node/set_parameters_atomically')
 
     def spin(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -173,15 +173,20 @@ class Client:
         return fut.result()
 
     def set_param(self, name: str, value) -> tuple[bool, str]:
-        assert self.param_cli.wait_for_service(timeout_sec=10)
-        req = SetParameters.Request()
-        msg = ParameterMsg()
-        msg.name = name
-        msg.value = Parameter(name, value=value).get_parameter_value()
-        req.parameters = [msg]
-        fut = self.param_cli.call_async(req)
+        return self.set_params({name: value})
+
+    def set_params(self, values: dict) -> tuple[bool, str]:
+        """Set parameters together (set_parameters_atomically); (successful, reason)."""
+        assert self.atomic_cli.wait_for_service(timeout_sec=10)
+        req = SetParametersAtomically.Request()
+        for name, value in values.items():
+            msg = ParameterMsg()
+            msg.name = name
+            msg.value = Parameter(name, value=value).get_parameter_value()
+            req.parameters.append(msg)
+        fut = self.atomic_cli.call_async(req)
         assert self.wait_until(fut.done, 30)
-        res = fut.result().results[0]
+        res = fut.result().result
         return res.successful, res.reason
 
     def destroy(self) -> None:

@@ -11,10 +11,12 @@ import itertools
 import math
 
 from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.ros import conversions as conv
 import pytest
 import rclpy
 from ros_harness import Client, det_box, NodeProcess, Scene, stamp_of
+import torch
 
 _ns = itertools.count()
 
@@ -123,7 +125,12 @@ def test_reinit_new_track_id_reset_and_stop(node_and_client):
     assert not client.by_stamp()[stamp_of(25)].detections
 
 
-def test_bad_inputs_are_logged_and_tracking_survives(node_and_client):
+def test_bad_inputs_are_logged_and_tracking_survives(node_and_client, tmp_path):
+    missing = tmp_path / 'missing.safetensors'
+    corrupt = tmp_path / 'corrupt.safetensors'
+    corrupt.write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"not": "safetensors"')
+    foreign = save_weights(tmp_path / 'toy.safetensors', torch.nn.Linear(2, 2).state_dict(),
+                           tracker='toy', model_args={})
     node, client = node_and_client()
     scene = Scene()
     # Init before any image (zero stamp = newest frame, and there is none).
@@ -163,6 +170,13 @@ def test_bad_inputs_are_logged_and_tracking_survives(node_and_client):
     assert not ok
     ok, reason = client.set_param('weights', '/nonexistent/w.safetensors')
     assert not ok and 'weights' in reason
+    ok, reason = client.set_params({'tracker': 'mlt', 'weights': str(missing)})
+    assert not ok and 'not found' in reason, reason
+    ok, reason = client.set_params({'tracker': 'mlt', 'weights': str(corrupt)})
+    assert not ok and 'corrupt' in reason, reason
+    ok, reason = client.set_params({'tracker': 'mlt', 'weights': str(foreign)})
+    assert not ok and "made for tracker 'toy'" in reason, reason
+    assert node.wait_for_log('parameter change rejected'), node.text()
 
     # Still the same track, still correct, with the yuyv and mono8 cameras too.
     for i, enc in zip(range(10, 25), itertools.cycle(['rgb8', 'bgr8', 'yuyv', 'bgra8'])):
