@@ -207,3 +207,19 @@ def test_unknown_tracker_at_startup_runs_fallback(node_and_client):
     _play(client, scene, 8)
     assert client.wait_until(lambda: len(client.detections) >= 8)
     assert _iou_at(client, scene, 7) > 0.6
+
+
+def test_switch_tracker_at_runtime(node_and_client):
+    node, client = node_and_client()
+    scene = Scene()
+    ok, reason = client.set_param('tracker', 'opencv_kcf')
+    assert ok, reason
+    assert node.wait_for_log('tracker opencv_kcf rebuilt'), node.text()
+    ok, reason = client.set_param('opencv_kcf.detect_thresh', 0.3)
+    assert ok, reason
+    ok, reason = client.set_param('opencv_kcf.detect_thresh', 'high')
+    assert not ok and 'detect_thresh' in reason
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 10)
+    assert client.wait_until(lambda: len(client.detections) >= 10), node.text()
+    assert _iou_at(client, scene, 9) > 0.6

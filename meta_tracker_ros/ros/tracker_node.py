@@ -233,21 +233,22 @@ class TrackerNode(Node):
                 get_entry(name).config_cls.from_dict(self._tracker_values(name, changes))
             cfg = entry.config_cls.from_dict(self._tracker_values(new_params.tracker, changes))
             tracker = None
-            if REBUILD & set(own) or new_params.tracker != self._tracker_name:
+            if (REBUILD & set(own) or new_params.tracker != self._tracker_name
+                    or cfg != self._tracker_cfg):
                 tracker = self._make_tracker(new_params, cfg)
         except (ConfigError, WeightsError, OSError, RuntimeError, TypeError) as exc:
             self.get_logger().error(f'parameter change rejected: {exc}')
             return SetParametersResult(successful=False, reason=str(exc))
         with self._lock:
             self._params = new_params
-            if tracker is not None or cfg != self._tracker_cfg:
-                if tracker is None:  # hyperparameters only: rebuild with the same file
-                    tracker = self._make_tracker(new_params, cfg)
+            was_tracking = self._state != TrackState.IDLE
+            if tracker is not None:
                 self._tracker, self._tracker_name, self._tracker_cfg = (
                     tracker, new_params.tracker, cfg)
-                if self._state != TrackState.IDLE:
-                    self.get_logger().info('tracker rebuilt: send a new target/init')
-                self._state, self._last = TrackState.IDLE, None
+                self._state, self._last, self._track_id = TrackState.IDLE, None, ''
+        if tracker is not None:
+            self.get_logger().info(f'tracker {new_params.tracker} rebuilt' + (
+                '; tracking stopped: send a new target/init' if was_tracking else ''))
         return SetParametersResult(successful=True)
 
     def _declare_missing(self, name: str, cls: type[TrackerConfig]) -> None:
