@@ -16,8 +16,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-TINY = dict(backbone='alexnet_mlt', backbone_args={'width_mult': 1 / 16}, exemplar_size=87,
-            search_size=151, last_channels=12, extra_kernels=4, hidden=16)
+TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 1 / 16},
+        'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
+        'hidden': 16}
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""A bank of backbone features of stage-2 episodes, reused across training steps.
+"""
+A bank of backbone features of stage-2 episodes, reused across training steps.
 
 Stage 2 keeps the matching network fixed (section 3.2.2), so the features of an augmented
 context patch do not change during training. On a CPU, rendering, cropping and running the

@@ -17,7 +17,8 @@ class TrainConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training stage.
+    """
+    One training stage.
 
     stage 1 trains the matching network on (x, z) pairs (section 3.2.1); stage 2 trains the
     meta-learner with the matching network fixed (section 3.2.2).
@@ -75,7 +76,7 @@ class TrainConfig:
             raise TrainConfigError('the feature bank is for stage 2 and needs bank_contexts >= '
                                    'contexts')
         if self.support > self.contexts:
-            raise TrainConfigError('support (M) must not exceed contexts (M\')')
+            raise TrainConfigError("support (M) must not exceed contexts (M')")
         if self.lr <= 0:
             raise TrainConfigError(f'lr must be positive, got {self.lr}')
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Training videos: object trajectories from the evaluation readers or the synthetic generator.
+"""
+Training videos: object trajectories from the evaluation readers or the synthetic generator.
 
 A Video is one object trajectory: per-frame boxes (NaN rows where the target is absent) and a
 way to read frame i. Real datasets (GOT-10k, LaSOT, ILSVRC-VID with its XML annotations) come
@@ -13,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence as Seq
 
-import numpy as np
-
 from meta_tracker_ros.eval.sequence import Sequence
+import numpy as np
 
 # The only synthetic suites training may read (data.suites keeps their seeds disjoint from
 # synth-dev, synth-test and synth-long).
@@ -24,7 +24,8 @@ TRAINING_SUITES = ('synth-train',)
 
 @dataclass
 class Video:
-    """One object trajectory.
+    """
+    One object trajectory.
 
     boxes: (N, 4) float64 x, y, w, h in 0-based pixels, NaN where the target is not visible.
     visible: (N,) bool; load: frame index -> (H, W, 3) uint8 RGB.
@@ -80,10 +81,10 @@ def videos_from_dataset(spec: str, limit: int | None = None) -> list[Video]:
     return [Video.from_sequence(s) for s in seqs]
 
 
-
 def synthetic_videos(suite: str, count: int, max_frames: int = 0, first: int = 0
                      ) -> list[Video]:
-    """Entries first..first+count-1 of a training suite, rendered lazily frame by frame.
+    """
+    Plan entries first..first+count-1 of a training suite; frames render lazily.
 
     Each entry has its own seed, length and difficulty (data.suites); max_frames > 0 caps the
     length. Labels of all frames are computed up front (cheap); a frame is rendered when a
@@ -118,7 +119,8 @@ def synthetic_videos(suite: str, count: int, max_frames: int = 0, first: int = 0
 
 def build_videos(sources: Seq[Any], *, rank: int = 0, world: int = 1,
                  verbose: bool = False) -> list[Video]:
-    """All training videos of a config's data list (see training.config.TrainConfig).
+    """
+    All training videos of a config's data list (see training.config.TrainConfig).
 
     Under DistributedDataParallel each rank generates a disjoint share of the synthetic
     seeds; dataset readers are listed by every rank (sampling differs by rank seed).

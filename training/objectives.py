@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Objectives `batch -> (loss, stats)` for MLT's two training stages (paper section 3.2).
+"""
+Objectives `batch -> (loss, stats)` for MLT's two training stages (paper section 3.2).
 
 batch: 'exemplar' (B, 3, 127, 127), 'search' (B, S, 3, 255, 255) float in [0, 255],
 'offset' (B, S, 2) target centre relative to the search centre in search pixels.
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
-from torch import nn
-
 from meta_tracker_ros.core.meta.mlt_update import compute_delta
 from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork, response_labels
+import torch
+from torch import nn
 
 
 def labels_for(matching: MatchingNetwork, offsets: torch.Tensor) -> torch.Tensor:
@@ -38,7 +38,8 @@ def matching_objective(model: nn.Module, matching: MatchingNetwork,
 
 def episode_features(features: Callable[[torch.Tensor], torch.Tensor],
                      batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Backbone features of an image batch for meta_objective (the matching network is fixed).
+    """
+    Backbone features of an image batch for meta_objective (the matching network is fixed).
 
     Returns 'exemplar_feats' (B, C, hz, wz), 'search_feats' (B, S, C, hx, wx), 'offset'.
     """
@@ -53,7 +54,8 @@ def episode_features(features: Callable[[torch.Tensor], torch.Tensor],
 def meta_objective(meta_learner: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
                    matching: MatchingNetwork, batch: dict[str, torch.Tensor],
                    support: int) -> tuple[torch.Tensor, dict[str, float]]:
-    """Stage 2 (section 3.2.2, eq. 7) with the matching network fixed.
+    """
+    Stage 2 (section 3.2.2, eq. 7) with the matching network fixed.
 
     batch: features from episode_features or the feature bank. delta (eq. 2) comes from the
     first `support` (M) context patches; the loss of the adapted network is taken on all M'

@@ -1,7 +1,10 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Episode samplers: (x, z) pairs for the matching network and (x, z_reg) episodes for the
-meta-learner (paper section 3.2), with the augmentations the paper lists.
+"""
+Episode samplers for MLT's two training stages (paper section 3.2).
+
+(x, z) pairs for the matching network and (x, z_reg) episodes for the meta-learner, with the
+augmentations the paper lists.
 
 A sample is a dict of numpy arrays; the training loop stacks them into batches.
 Images are (3, H, W) float32 RGB in [0, 255]; offsets are the target centre (dx, dy) relative
@@ -15,15 +18,15 @@ import math
 from typing import Sequence
 
 import cv2
-import numpy as np
-
 from meta_tracker_ros.core.ops.crops import context_size, crop_square, mean_color
+import numpy as np
 from training.datasets import Video
 
 
 @dataclass(frozen=True)
 class Augment:
-    """Augmentation strengths (section 3.2.2: flip, noise, Gaussian blur, translation).
+    """
+    Augmentation strengths (section 3.2.2: flip, noise, Gaussian blur, translation).
 
     flip: probability of a horizontal flip; noise: maximum Gaussian noise std (grey levels);
     blur: probability of a Gaussian blur with sigma in [0.5, 1.5]; translate: maximum shift of
@@ -76,7 +79,8 @@ class CropMaker:
     def search(self, image: np.ndarray, box: np.ndarray, aug: Augment,
                rng: np.random.Generator, photometric: bool,
                flip: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(3, 255, 255) search crop with the target near its centre and the offset (dx, dy).
+        """
+        (3, 255, 255) search crop with the target near its centre and the offset (dx, dy).
 
         The region has SiamFC's size (exemplar context side * 255 / 127), jittered in scale,
         and is shifted so the target lands up to aug.translate pixels from the centre.
@@ -112,7 +116,7 @@ class PairSampler:
         self.crops, self.aug, self.max_gap = crops, aug, max_gap
 
     def sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """exemplar (3, 127, 127), search (1, 3, 255, 255), offset (1, 2)."""
+        """Sample an exemplar (3, 127, 127), a search (1, 3, 255, 255) and its offset (1, 2)."""
         video = self.videos[int(rng.integers(len(self.videos)))]
         idx = _visible_frames(video)
         i = int(rng.choice(idx))
@@ -128,7 +132,8 @@ class PairSampler:
 
 
 class EpisodeSampler:
-    """Stage 2: an anchor x and M' context patches z_reg from the same trajectory (3.2.2).
+    """
+    Stage 2: an anchor x and M' context patches z_reg from the same trajectory (3.2.2).
 
     The first `support` of the M' patches form z_s (M of them, chosen at random because the
     M' frames are drawn at random). Augmentation is applied to every context patch
@@ -144,7 +149,7 @@ class EpisodeSampler:
         self.contexts, self.max_gap = contexts, max_gap
 
     def sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """exemplar (3, 127, 127), search (M', 3, 255, 255), offset (M', 2)."""
+        """Sample an exemplar (3, 127, 127), M' searches (M', 3, 255, 255), offsets (M', 2)."""
         video = self.videos[int(rng.integers(len(self.videos)))]
         idx = _visible_frames(video)
         i = int(rng.choice(idx))

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Train MLT: ``python -m training.train --config training/configs/X.yaml [--config Y.yaml]``.
+"""
+Train MLT: ``python -m training.train --config training/configs/X.yaml [--config Y.yaml]``.
 
 Several --config files run one after the other (stage 1 then stage 2). Each stage checkpoints
 into its run_dir every few minutes and resumes from there when started again; it logs scalars
@@ -20,18 +21,17 @@ import sys
 import time
 from typing import Any, Callable
 
+from meta_tracker_ros.core.models.backbones import inference_graph
+from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
+from meta_tracker_ros.core.weights import load_state_strict, load_weights, save_weights
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
-
-from meta_tracker_ros.core.models.backbones import inference_graph
-from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
-from meta_tracker_ros.core.weights import load_state_strict, load_weights, save_weights
+from training.bank import FeatureBank
 from training.config import TrainConfig
 from training.datasets import build_videos
-from training.bank import FeatureBank
 from training.objectives import episode_features, matching_objective, meta_objective
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
 
@@ -70,7 +70,7 @@ def collate(samples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
 
 
 def build_model(cfg: TrainConfig) -> tuple[MLTNet, dict[str, Any]]:
-    """The network for this stage and the metadata of the file it was initialised from."""
+    """Build the stage's network; return it with the metadata of the file it started from."""
     if cfg.stage == 1:
         net = MLTNet(MLTModelArgs.from_dict(cfg.model))
         parent: dict[str, Any] = {}
@@ -91,7 +91,8 @@ def build_model(cfg: TrainConfig) -> tuple[MLTNet, dict[str, Any]]:
 
 
 def set_train_mode(net: MLTNet, cfg: TrainConfig) -> list[torch.nn.Parameter]:
-    """Put the stage's modules in train mode and return the parameters it optimises.
+    """
+    Put the stage's modules in train mode and return the parameters it optimises.
 
     Stage 1 trains the matching network; an ImageNet-initialised backbone keeps its batch
     norm statistics (batches of 8 are too small to re-estimate them) and its first
@@ -135,6 +136,11 @@ def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
 def _set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
     rng.bit_generator.state = json.loads(state['numpy'])
     torch.set_rng_state(state['torch'])
+
+
+def _resume_key(values: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of a config a resumed checkpoint must match (all but the budget)."""
+    return {k: v for k, v in values.items() if k not in ('iterations', 'max_minutes')}
 
 
 def calibrate_delta_scale(net: MLTNet, sample_batch: Callable[[], dict[str, torch.Tensor]],
@@ -195,8 +201,9 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
     ckpt_path = run_dir / CHECKPOINT
     if ckpt_path.is_file():
         ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-        if ckpt['config'] != json.dumps(cfg.to_dict(), sort_keys=True):
-            raise ValueError(f'{ckpt_path} was written with a different config; use another '
+        if _resume_key(json.loads(ckpt['config'])) != _resume_key(cfg.to_dict()):
+            raise ValueError(f'{ckpt_path} was written with a different config (only '
+                             f'iterations and max_minutes may change on resume); use another '
                              f'run_dir or delete the checkpoint')
         net.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['optimizer'])

@@ -1,7 +1,9 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""MLT's update steps: the gradient delta (eq. 2), minimum-entropy selection (eq. 5), and
-the online fine-tuning of the last layer used by the MLT-mt+ft baseline (section 4.2.1).
+"""
+MLT's update steps: delta (eq. 2), minimum-entropy selection (eq. 5), online fine-tuning.
+
+The fine-tuning of the last layer is the MLT-mt+ft baseline's (section 4.2.1).
 
 The last layer's kernels are passed around as plain tensors (fast weights); the module's own
 parameters are never changed.
@@ -11,15 +13,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork
 import numpy as np
 import torch
-
-from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork
 
 
 def compute_delta(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
                   context_feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Eq. 2: delta = -(1/M) sum_i d loss(f_w(x, z_i), g_i) / d w5, one per episode.
+    """
+    Eq. 2: delta = -(1/M) sum_i d loss(f_w(x, z_i), g_i) / d w5, one per episode.
 
     exemplar_feats: (B, C, hz, wz); context_feats: (B, M, C, hx, wx); labels (B, M, H, W).
     Returns (B, K, C) with K = w5's kernels. Features are treated as constants: only w5 is
@@ -36,7 +38,8 @@ def compute_delta(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
 
 
 def response_entropy(response: np.ndarray) -> float:
-    """Entropy of a response map normalised to a distribution over positions (eq. 5).
+    """
+    Entropy of a response map normalised to a distribution over positions (eq. 5).
 
     The normalisation p(.) is a softmax of the logits (the paper names only 'the normalization
     function'); one clear peak gives a low entropy, several peaks or a plateau a high one.
@@ -49,7 +52,7 @@ def response_entropy(response: np.ndarray) -> float:
 
 
 def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
-    """Indices of the m response maps with the lowest entropy, without replacement (eq. 5)."""
+    """Return the indices of the m lowest-entropy response maps, without replacement (eq. 5)."""
     if m < 1:
         raise ValueError(f'm must be positive, got {m}')
     entropies = np.array([response_entropy(r) for r in responses])
@@ -59,7 +62,8 @@ def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
 def finetune_last_layer(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
                         context_feats: torch.Tensor, labels: torch.Tensor,
                         weight: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
-    """MLT-mt+ft: `steps` Adam steps on the last-layer kernels, starting from weight.
+    """
+    MLT-mt+ft: `steps` Adam steps on the last-layer kernels, starting from weight.
 
     exemplar_feats: (1, C, hz, wz); context_feats: (1, M, C, hx, wx); labels (1, M, H, W);
     weight: (K, C). Returns the fine-tuned (K, C) kernels; the module is left unchanged.

@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Feature extractors phi for Siamese matching networks, up to (not including) the last layer.
+"""
+Feature extractors phi for Siamese matching networks, up to (not including) the last layer.
 
 The last 1x1 layer (w5 in MLT, paper section 3.2.1) is kept outside the backbone because the
 meta-learner reads its gradient and concatenates kernels to it (core.models.mlt).
@@ -14,6 +15,7 @@ import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any, Callable
+import warnings
 
 import torch
 from torch import nn
@@ -29,7 +31,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class AlexNetMLT(nn.Module):
-    """The paper's feature extractor without its last layer (section 3.2.1).
+    """
+    The paper's feature extractor without its last layer (section 3.2.1).
 
     conv 11x11x3x128 (stride 2), BN, ReLU, max-pool 3/2; conv 5x5x128x256, BN, ReLU,
     max-pool 3/2; conv 3x3x256x384, BN, ReLU; conv 3x3x384x256, BN, ReLU. Total stride 8:
@@ -53,12 +56,13 @@ class AlexNetMLT(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """images (N, 3, H, W) in [0, 255] -> features (N, C, h, w)."""
+        """Map images (N, 3, H, W) in [0, 255] to features (N, C, h, w)."""
         return self.layers(images * (1.0 / 255.0) - 0.5)
 
 
 class MobileNetV2Cut(nn.Module):
-    """torchvision MobileNetV2 features[:cut] (cut 5..7 ends at stride 8 with 32 channels).
+    """
+    torchvision MobileNetV2 features[:cut] (cut 5..7 ends at stride 8 with 32 channels).
 
     This replaces the paper's AlexNet-like layers 1-4 with an ImageNet-initialised network that
     is faster on a CPU; the 1x1 w5 on top keeps the paper's role (core.models.mlt).
@@ -83,7 +87,7 @@ class MobileNetV2Cut(nn.Module):
                                                * 255.0), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """images (N, 3, H, W) in [0, 255] -> features (N, C, h, w)."""
+        """Map images (N, 3, H, W) in [0, 255] to features (N, C, h, w)."""
         return self.features((images - self.mean) * self.inv_std)
 
     def load_imagenet(self, path: str | Path | None = None) -> None:
@@ -121,7 +125,7 @@ def sha256_file(path: str | Path) -> str:
 
 
 def load_imagenet_mobilenet_v2(path: str | Path | None = None) -> dict[str, torch.Tensor]:
-    """The checkpoint's state_dict, after checking its sha256 (never unpickles code)."""
+    """Return the checkpoint's state_dict after checking its sha256 (never unpickles code)."""
     path = Path(path) if path is not None else imagenet_mobilenet_v2_path()
     digest = sha256_file(path)
     if digest != MOBILENET_V2_SHA256:
@@ -131,7 +135,8 @@ def load_imagenet_mobilenet_v2(path: str | Path | None = None) -> dict[str, torc
 
 
 def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The backbone as a frozen TorchScript graph run by oneDNN (batch norm folded in).
+    """
+    Compile the backbone into a frozen TorchScript graph run by oneDNN (batch norm folded).
 
     The same network with the same weights, up to float rounding (about 1e-5); on one CPU
     thread it runs MobileNetV2's depthwise layers 2-4x faster than eager mode. For inference
@@ -140,7 +145,10 @@ def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], 
     example = torch.zeros(1, 3, size, size)
     was = backbone.training
     backbone.eval()
-    with torch.no_grad():
+    # TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at run
+    # time and compiles for tens of seconds; TorchScript still works and starts in ~1 s.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)
         graph = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(backbone,
                                                                                   example)))
     backbone.train(was)

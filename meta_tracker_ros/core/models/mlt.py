@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""MLT's matching network and meta-learner (Choi et al., ICCV 2019, section 3).
+"""
+MLT's matching network and meta-learner (Choi et al., ICCV 2019, section 3).
 
 Shapes: B episodes (or tracked targets), S search/context images per episode, C backbone
 channels, K output kernels of the last layer (w5: K = 192; adapted: 192 + 32).
@@ -15,11 +16,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from meta_tracker_ros.core.models.backbones import BACKBONES, build_backbone
 import torch
 from torch import nn
 import torch.nn.functional as F
-
-from meta_tracker_ros.core.models.backbones import BACKBONES, build_backbone
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class MLTModelArgs:
 
 
 def logistic_loss(response: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Eq. 6: logistic loss with label-imbalance weights, one value per response map.
+    """
+    Eq. 6: logistic loss with label-imbalance weights, one value per response map.
 
     response: (..., H, W) scores f(x, z); labels: (..., H, W) in {-1, +1}. The weights
     c(+1) = |P| / (2 n_pos) and c(-1) = |P| / (2 n_neg) give positives and negatives equal
@@ -74,7 +75,8 @@ def logistic_loss(response: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def response_labels(size: int, stride: int, offsets: torch.Tensor, radius: float) -> torch.Tensor:
-    """Binary label maps g (+1 near the target, -1 elsewhere), section 3.2.1.
+    """
+    Binary label maps g (+1 near the target, -1 elsewhere), section 3.2.1.
 
     offsets: (..., 2) target centre (dx, dy) relative to the search image centre, in search
     pixels. radius: in search pixels. Returns (..., size, size) float in {-1, +1}.
@@ -93,7 +95,8 @@ def _scaled(weight: torch.Tensor, attention: torch.Tensor | None) -> torch.Tenso
 
 def embed(feats: torch.Tensor, weight: torch.Tensor,
           attention: torch.Tensor | None = None) -> torch.Tensor:
-    """Last layer, channel-wise attention and L2 normalisation (section 3.2.1, eq. 4).
+    """
+    Last layer, channel-wise attention and L2 normalisation (section 3.2.1, eq. 4).
 
     feats: (B, S, C, h, w) backbone features; weight: (B, K, C) 1x1 kernels per episode;
     attention: (B, K) in (0, 1) or None. Returns (B, S, K, h, w), each spatial feature vector
@@ -107,7 +110,8 @@ def embed(feats: torch.Tensor, weight: torch.Tensor,
 
 def template(feats: torch.Tensor, weight: torch.Tensor,
              attention: torch.Tensor | None = None) -> torch.Tensor:
-    """The exemplar's embedding mapped back through the last layer: W_a^T embed(x).
+    """
+    Map the exemplar's embedding back through the last layer: W_a^T embed(x).
 
     feats: (B, C, hz, wz). Returns (B, C, hz, wz). With normalize_search this computes the
     correlation of embed(x) and embed(z) in the C backbone channels instead of the K = 224
@@ -122,7 +126,8 @@ def template(feats: torch.Tensor, weight: torch.Tensor,
 
 def normalize_search(feats: torch.Tensor, weight: torch.Tensor,
                      attention: torch.Tensor | None = None, eps: float = 1e-12) -> torch.Tensor:
-    """Search features divided by the norm of their embedding: f / |W_a f| per position.
+    """
+    Search features divided by the norm of their embedding: f / |W_a f| per position.
 
     feats: (B, S, C, h, w). Returns the same shape. |W_a f|^2 = f^T (W_a^T W_a) f, so the
     K-channel embedding is never materialised.
@@ -136,7 +141,8 @@ def normalize_search(feats: torch.Tensor, weight: torch.Tensor,
 
 
 def correlate(exemplar: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
-    """Cross-correlation (eq. 1) summed over channels, averaged over exemplar positions.
+    """
+    Cross-correlation (eq. 1) summed over channels, averaged over exemplar positions.
 
     exemplar: (B, K, hz, wz); search: (B, S, K, hx, wx). Returns (B, S, hx-hz+1, wx-wz+1).
     Computed with FFTs of size (hx, wx): the circular correlation equals the linear one on
@@ -152,7 +158,8 @@ def correlate(exemplar: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
 
 
 class MatchingNetwork(nn.Module):
-    """Siamese matching network f_w(x, z) = phi_w(x) * phi_w(z) (eq. 1).
+    """
+    Siamese matching network f_w(x, z) = phi_w(x) * phi_w(z) (eq. 1).
 
     backbone: phi's layers 1..N-1; last: w5 (no bias, no batch norm, so that [w5, w_target]
     is one homogeneous 1x1 layer). out_scale/out_bias map the bounded correlation to logits
@@ -188,7 +195,7 @@ class MatchingNetwork(nn.Module):
         return self.last.weight[:, :, 0, 0]
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """phi up to the last layer: images (N, 3, H, W) in [0, 255] -> (N, C, h, w)."""
+        """Apply phi up to the last layer: images (N, 3, H, W) in [0, 255] -> (N, C, h, w)."""
         return self.backbone(images)
 
     def _kernels(self, b: int, weight: torch.Tensor | None) -> torch.Tensor:
@@ -196,7 +203,7 @@ class MatchingNetwork(nn.Module):
 
     def template(self, exemplar_feats: torch.Tensor, weight: torch.Tensor | None = None,
                  attention: torch.Tensor | None = None) -> torch.Tensor:
-        """Exemplar template (B, C, hz, wz) for respond_to (see the function template)."""
+        """Map exemplar features to what respond_to correlates: shape (B, C, hz, wz)."""
         return template(exemplar_feats, self._kernels(exemplar_feats.shape[0], weight),
                         attention)
 
@@ -211,7 +218,8 @@ class MatchingNetwork(nn.Module):
     def respond(self, exemplar_feats: torch.Tensor, search_feats: torch.Tensor,
                 weight: torch.Tensor | None = None,
                 attention: torch.Tensor | None = None) -> torch.Tensor:
-        """Response maps from backbone features: f_w(x, z) (eq. 1) or f_w_adapt (eq. 4).
+        """
+        Response maps from backbone features: f_w(x, z) (eq. 1) or f_w_adapt (eq. 4).
 
         exemplar_feats: (B, C, hz, wz); search_feats: (B, S, C, hx, wx); weight: (B, K, C)
         last-layer kernels (default w5 for every episode); attention: (B, K) or None.
@@ -221,7 +229,8 @@ class MatchingNetwork(nn.Module):
                                weight, attention)
 
     def forward(self, exemplars: torch.Tensor, searches: torch.Tensor) -> torch.Tensor:
-        """Base network on images: exemplars (B, 3, 127, 127), searches (B, S, 3, 255, 255).
+        """
+        Run the base network on exemplars (B, 3, 127, 127) and searches (B, S, 3, 255, 255).
 
         Returns (B, S, 17, 17) logits.
         """
@@ -232,7 +241,8 @@ class MatchingNetwork(nn.Module):
 
 
 class MetaLearner(nn.Module):
-    """g_theta (section 3.2.2): delta -> (w_target, channel attention), eqs. 3-4.
+    """
+    g_theta (section 3.2.2): delta -> (w_target, channel attention), eqs. 3-4.
 
     Three fully connected layers, two hidden of 512 units with ReLU, each followed by dropout
     (keep probability 0.7 while training). The input is delta divided by delta_scale, a
@@ -259,7 +269,7 @@ class MetaLearner(nn.Module):
         self.register_buffer('delta_scale', torch.tensor(1.0))
 
     def forward(self, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """delta (B, 192, C) -> w_target (B, 32, C), attention (B, 192 + 32) in (0, 1)."""
+        """Map delta (B, 192, C) to w_target (B, 32, C) and attention (B, 192 + 32) in (0, 1)."""
         b = delta.shape[0]
         out = self.layers(delta.reshape(b, -1) / self.delta_scale)
         n = self.extra_kernels * self.in_channels

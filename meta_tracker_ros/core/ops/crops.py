@@ -1,6 +1,7 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Square crops around a target (SiamFC-style exemplar and search regions) with OpenCV.
+"""
+Square crops around a target (SiamFC-style exemplar and search regions) with OpenCV.
 
 Coordinates are continuous 0-based pixels: pixel i covers [i, i + 1) and has its centre at
 i + 0.5, the convention of core.types.Box.
@@ -15,7 +16,8 @@ import numpy as np
 
 
 def context_size(w: float, h: float, context: float = 0.5) -> float:
-    """Side of the square exemplar region around a w x h target (SiamFC, paper section 3.2.1).
+    """
+    Side of the square exemplar region around a w x h target (SiamFC, paper section 3.2.1).
 
     The region adds context * (w + h) to each side length and takes the geometric mean, so
     its area is (w + p)(h + p) with p = context * (w + h).
@@ -34,7 +36,8 @@ def mean_color(image: np.ndarray) -> tuple[float, float, float]:
 
 def crop_square(image: np.ndarray, cx: float, cy: float, side: float, out_size: int,
                 pad: tuple[float, float, float] | None = None) -> np.ndarray:
-    """Resample the square of the given side centred at (cx, cy) to out_size x out_size.
+    """
+    Resample the square of the given side centred at (cx, cy) to out_size x out_size.
 
     image: (H, W, 3) uint8. Parts outside the image are filled with pad (default: the
     image's mean colour). Returns (out_size, out_size, 3) uint8.

@@ -31,7 +31,8 @@ def upsample(response: np.ndarray, factor: int) -> np.ndarray:
 
 
 def apply_window(response: np.ndarray, window: np.ndarray, influence: float) -> np.ndarray:
-    """Blend a response with a cosine window: (1 - influence) * r_norm + influence * window.
+    """
+    Blend a response with a cosine window: (1 - influence) * r_norm + influence * window.
 
     r_norm is the response shifted to be non-negative and normalised to sum 1, so the window
     (also summing to 1) has a weight that does not depend on the response's scale.

@@ -1,7 +1,10 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""MLT (Choi et al., ICCV 2019): Siamese matching network + meta-learner, and its Table 2
-variants MLT-mt (matching network alone) and MLT-mt+ft (online fine-tuning of the last layer).
+"""
+MLT (Choi et al., ICCV 2019) and its Table 2 variants MLT-mt and MLT-mt+ft.
+
+MLT is a Siamese matching network updated by a meta-learner; MLT-mt is the matching network
+alone, MLT-mt+ft fine-tunes its last layer online.
 
 Tracking follows Algorithm 1 and section 4.1: three scales in one batch, scale penalty and
 damping, a cosine window on the upsampled response; confident context images (peak above tau)
@@ -20,9 +23,6 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from meta_tracker_ros.core.config import param, TrackerConfig
 from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_layer,
                                                    select_min_entropy)
@@ -34,6 +34,8 @@ from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, peak_
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
 from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
+import numpy as np
+import torch
 
 DEFAULT_WEIGHTS = 'mlt_mobilenet_v2.safetensors'
 

@@ -1,0 +1,160 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Speed of the mlt trackers on one CPU: per-frame update time at 640x480.
+
+Runs each (tracker, backbone, threads) combination over the first frames of a synth-test
+sequence (rendered into memory before timing; the meta-learner's updates every T frames are
+included in the per-frame times), prints median / mean / p90 / max milliseconds and the fps of
+the median, and writes a JSON report with versions, configs and the weights' sha256.
+
+    .venv/bin/python benchmarks/bench_mlt_speed.py [--frames 300] [--threads 1 2] \
+        [--out benchmarks/results/bench_mlt_speed.json]
+
+The alexnet_mlt backbone has no committed weights (its meta-learner alone is 100 MB); its
+speed is measured with a randomly initialised network of the paper's shapes, which runs the
+same operations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import cv2
+from meta_tracker_ros import __version__
+from meta_tracker_ros.core.models.backbones import sha256_file
+from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
+from meta_tracker_ros.core.registry import build_tracker
+from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.core.weights import save_weights
+from meta_tracker_ros.data.suites import get_suite
+import numpy as np
+import torch
+import torchvision
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WEIGHTS = ROOT / 'weights' / 'mlt_mobilenet_v2.safetensors'
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def alexnet_weights(folder: Path) -> Path:
+    """Write a randomly initialised alexnet_mlt file (paper shapes), for timing only."""
+    torch.manual_seed(0)
+    net = MLTNet(MLTModelArgs(backbone='alexnet_mlt', backbone_args={'width_mult': 1.0}))
+    return save_weights(folder / 'alexnet_mlt_random.safetensors', net.state_dict(),
+                        tracker='mlt', model_args=net.args.to_dict(),
+                        info={'trained_stages': [1, 2], 'note': 'random, for timing only'})
+
+
+def time_tracker(name: str, weights: Path, frames: list[np.ndarray], box: Box, threads: int,
+                 config: dict[str, Any]) -> dict[str, Any]:
+    """Initialise on frames[0], update on the rest; per-frame milliseconds."""
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    tracker = build_tracker(name, config, weights)
+    t0 = time.perf_counter()
+    tracker.initialize(frames[0], box)
+    init_ms = (time.perf_counter() - t0) * 1e3
+    times = []
+    for f in frames[1:]:
+        t0 = time.perf_counter()
+        tracker.update(f)
+        times.append((time.perf_counter() - t0) * 1e3)
+    ms = np.array(times)
+    interval = tracker.config.to_dict().get('update_interval')
+    upd = ms[[i for i in range(len(ms)) if interval and (i + 2) % interval == 0]]
+    return {
+        'tracker': name, 'threads': threads, 'frames': len(ms), 'init_ms': round(init_ms, 2),
+        'median_ms': round(float(np.median(ms)), 2), 'mean_ms': round(float(ms.mean()), 2),
+        'p90_ms': round(float(np.percentile(ms, 90)), 2), 'max_ms': round(float(ms.max()), 2),
+        'fps_median': round(1e3 / float(np.median(ms)), 1),
+        'fps_mean': round(1e3 / float(ms.mean()), 1),
+        'update_frame_ms': round(float(upd.mean()), 2) if len(upd) else None,
+        'config': tracker.config.to_dict(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    p.add_argument('--weights', type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument('--frames', type=int, default=300)
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    p.add_argument('--sequence', type=int, default=0, help='synth-test entry')
+    p.add_argument('--trackers', nargs='+', default=['mlt', 'mlt_mt', 'mlt_mt_ft'])
+    p.add_argument('--no-alexnet', action='store_true', help='skip the alexnet_mlt backbone')
+    p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results'
+                   / 'bench_mlt_speed.json')
+    ns = p.parse_args(argv)
+
+    entry = get_suite('synth-test').entry(ns.sequence)
+    seq = entry.sequence()
+    n = min(ns.frames + 1, entry.num_frames)
+    labels = [seq.frame(i) for i in range(n)]
+    frames = [f.image for f in labels]
+    first = next(i for i, f in enumerate(labels) if np.isfinite(f.box).all())
+    frames = frames[first:]
+    box = Box(*labels[first].box)
+    print(f'{entry.name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, '
+          f'load average {os.getloadavg()}', flush=True)
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [('mobilenet_v2', ns.weights)]
+        if not ns.no_alexnet:
+            files.append(('alexnet_mlt', alexnet_weights(Path(tmp))))
+        for backbone, weights in files:
+            for threads in ns.threads:
+                for name in ns.trackers:
+                    r = time_tracker(name, weights, frames, box, threads, {})
+                    r.update(backbone=backbone, weights=str(weights),
+                             weights_sha256=sha256_file(weights))
+                    runs.append(r)
+                    print(f'{name:10s} {backbone:12s} threads={threads} '
+                          f'median {r["median_ms"]:6.1f} ms ({r["fps_median"]:5.1f} fps)  '
+                          f'mean {r["mean_ms"]:6.1f}  p90 {r["p90_ms"]:6.1f}  '
+                          f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}',
+                          flush=True)
+    report = {
+        'benchmark': 'bench_mlt_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
+        'resolution': [frames[0].shape[1], frames[0].shape[0]],
+        'cpu': _cpu_model(), 'cpu_count': os.cpu_count(), 'load_average': os.getloadavg(),
+        'versions': {'meta_tracker_ros': __version__, 'torch': torch.__version__,
+                     'torchvision': torchvision.__version__, 'numpy': np.__version__,
+                     'opencv': cv2.__version__, 'python': platform.python_version()},
+        'git_commit': _git_commit(), 'argv': sys.argv[1:] if argv is None else argv,
+        'runs': runs,
+    }
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    ns.out.write_text(json.dumps(report, indent=2) + '\n')
+    print(f'report: {ns.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,134 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The mlt trackers: Algorithm 1's update mechanics, weights refusals, the Tracker contract."""
+
+from pathlib import Path
+
+from meta_tracker_ros.core.config import ConfigError
+from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
+from meta_tracker_ros.core.registry import available_trackers, build_tracker
+from meta_tracker_ros.core.types import Box, BoxError, TrackState
+from meta_tracker_ros.core.weights import save_weights, WeightsError
+import numpy as np
+import pytest
+import torch
+
+TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 0.0625},
+        'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
+        'hidden': 16}
+FAST = {'optimize': False, 'response_upsample': 4}
+
+
+def _weights(tmp_path: Path, stages=(1, 2), tracker='mlt', **args) -> Path:
+    torch.manual_seed(0)
+    net = MLTNet(MLTModelArgs(**{**TINY, **args}))
+    with torch.no_grad():
+        net.meta_learner.layers[-1].weight.normal_(0, 0.05)
+    path = tmp_path / f'{tracker}_{len(stages)}_{len(args)}.safetensors'
+    return save_weights(path, net.state_dict(), tracker=tracker,
+                        model_args=net.args.to_dict(), info={'trained_stages': list(stages)})
+
+
+def _frames(n=12, size=(240, 320)):
+    rng = np.random.default_rng(5)
+    bg = rng.integers(0, 120, (*size, 3), dtype=np.uint8)
+    target = rng.integers(120, 255, (40, 50, 3), dtype=np.uint8)
+    frames, boxes = [], []
+    for i in range(n):
+        img = bg.copy()
+        x, y = 100 + 3 * i, 80 + 2 * i
+        img[y:y + 40, x:x + 50] = target
+        frames.append(img)
+        boxes.append(Box(x, y, 50, 40))
+    return frames, boxes
+
+
+def test_registered_with_default_weights():
+    assert {'mlt', 'mlt_mt', 'mlt_mt_ft'} <= set(available_trackers())
+    with pytest.raises(ConfigError, match='update_interval'):
+        build_tracker('mlt', {'update_interval': 0}, None)
+
+
+def test_mlt_updates_with_meta_learner_kernels_and_keeps_w5(tmp_path):
+    tr = build_tracker('mlt', {**FAST, 'update_interval': 3, 'confidence_threshold': 0.0,
+                               'lost_threshold': 0.0, 'support_size': 2},
+                       _weights(tmp_path))
+    w5 = tr.net.matching.last.weight.detach().clone()
+    frames, boxes = _frames()
+    tr.initialize(frames[0], boxes[0])
+    assert tr._weight.shape == (1, 12, 16) and tr._attention is None
+    for f in frames[1:3]:
+        r = tr.update(f)
+    assert r.state == TrackState.TRACKING and len(tr._memory) == 2
+    assert tr._weight.shape == (1, 16, 16) and tr._attention.shape == (1, 16)
+    assert torch.equal(tr._weight[0, :12], w5[:, :, 0, 0])
+    assert torch.equal(tr.net.matching.last.weight, w5)
+    before = tr._template.clone()
+    for f in frames[3:6]:
+        tr.update(f)
+    assert not torch.equal(tr._template, before)
+
+
+def test_mlt_mt_stays_fixed_and_mlt_mt_ft_finetunes(tmp_path):
+    frames, boxes = _frames()
+    w = _weights(tmp_path)
+    fixed = build_tracker('mlt_mt', {**FAST, 'lost_threshold': 0.0}, w)
+    fixed.initialize(frames[0], boxes[0])
+    w0 = fixed._weight.clone()
+    for f in frames[1:]:
+        fixed.update(f)
+    assert torch.equal(fixed._weight, w0) and fixed._attention is None
+    ft = build_tracker('mlt_mt_ft', {**FAST, 'update_interval': 4, 'finetune_steps': 3,
+                                     'confidence_threshold': 0.0, 'lost_threshold': 0.0}, w)
+    w5 = ft.net.matching.last.weight.detach().clone()
+    ft.initialize(frames[0], boxes[0])
+    for f in frames[1:4]:
+        ft.update(f)
+    assert ft._weight.shape == (1, 12, 16) and not torch.equal(ft._weight[0], w5[:, :, 0, 0])
+    assert torch.equal(ft.net.matching.last.weight, w5)
+
+
+def test_weights_refusals(tmp_path):
+    with pytest.raises(WeightsError, match="made for tracker 'opencv_csrt'"):
+        build_tracker('mlt', FAST, _weights(tmp_path, tracker='opencv_csrt'))
+    with pytest.raises(WeightsError, match='meta-learner was not trained'):
+        build_tracker('mlt', FAST, _weights(tmp_path, stages=(1,)))
+    build_tracker('mlt_mt', FAST, _weights(tmp_path, stages=(1,)))
+    # A file whose tensors do not fit the model its metadata describes.
+    torch.manual_seed(0)
+    net = MLTNet(MLTModelArgs(**TINY))
+    bad = save_weights(tmp_path / 'bad.safetensors', net.state_dict(), tracker='mlt',
+                       model_args={**net.args.to_dict(), 'last_channels': 10},
+                       info={'trained_stages': [1, 2]})
+    with pytest.raises(WeightsError, match='shape mismatch'):
+        build_tracker('mlt', FAST, bad)
+
+
+def test_contract_errors_keep_the_state(tmp_path):
+    tr = build_tracker('mlt', {**FAST, 'lost_threshold': 0.0}, _weights(tmp_path))
+    frames, boxes = _frames(4)
+    with pytest.raises(RuntimeError, match='before initialize'):
+        tr.update(frames[0])
+    tr.initialize(frames[0], boxes[0])
+    with pytest.raises(BoxError):
+        tr.initialize(frames[0], Box(5000, 5000, 10, 10))
+    with pytest.raises(ValueError, match='uint8 RGB'):
+        tr.update(frames[1].astype(np.float32))
+    r = tr.update(frames[1])
+    assert r.box.is_finite() and np.isfinite(r.score) and r.mask is None
+    assert abs(r.box.cx - boxes[0].cx) < 40
+    tr.reset()
+    with pytest.raises(RuntimeError):
+        tr.update(frames[2])
+
+
+def test_lost_state_widens_the_search(tmp_path):
+    tr = build_tracker('mlt_mt', {**FAST, 'lost_threshold': 1.0, 'lost_search_step': 32},
+                       _weights(tmp_path))
+    frames, boxes = _frames(5)
+    tr.initialize(frames[0], boxes[0])
+    results = [tr.update(f) for f in frames[1:]]
+    assert all(r.state == TrackState.LOST for r in results)
+    # While lost the box stays where the target was last seen and the search grows.
+    assert all(r.box == Box(boxes[0].x, boxes[0].y, 50, 40) for r in results)
+    assert tr._lost_frames == 4

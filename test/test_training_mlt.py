@@ -1,0 +1,160 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""MLT training: the CLI's two stages, loss going down, exact resume, data sources, DDP."""
+
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import cv2
+from meta_tracker_ros.core.models.mlt import logistic_loss, MLTModelArgs, MLTNet
+from meta_tracker_ros.core.weights import load_weights
+import numpy as np
+import pytest
+import torch
+from training.config import TrainConfig, TrainConfigError
+from training.datasets import build_videos, synthetic_videos, videos_from_dataset
+from training.objectives import labels_for
+from training.samplers import Augment, CropMaker, PairSampler
+from training.train import collate, main
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 0.0625},
+        'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
+        'hidden': 16}
+SYNTH = [{'synth': 'synth-train', 'videos': 2, 'frames': 40, 'first': 7}]
+
+
+def _write(tmp_path, name, **values):
+    path = tmp_path / f'{name}.yaml'
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+def _stage1(tmp_path, name, iterations, **extra):
+    values = dict(stage=1, run_dir=str(tmp_path / name), output=str(tmp_path / f'{name}.st'),
+                  data=SYNTH, model=TINY, iterations=iterations, batch_size=4, lr=1e-3,
+                  seed=3, log_every=2, augment={'translate': 8.0}, **extra)
+    return _write(tmp_path, name, **values)
+
+
+def _fixed_batch():
+    videos = synthetic_videos('synth-train', 1, 40, first=7)
+    crops = CropMaker(87, 151)
+    sampler = PairSampler(videos, crops, Augment(translate=8.0))
+    rng = np.random.default_rng(99)
+    return collate([sampler.sample(rng) for _ in range(8)])
+
+
+def _loss(net, batch):
+    net.eval()
+    with torch.no_grad():
+        r = net.matching(batch['exemplar'], batch['search'])
+        return float(logistic_loss(r, labels_for(net.matching, batch['offset'])).mean())
+
+
+def test_stage1_lowers_the_loss_and_writes_a_described_file(tmp_path):
+    cfg = _stage1(tmp_path, 'a', 30)
+    assert main(['--config', cfg]) == 0
+    tensors, meta = load_weights(tmp_path / 'a.st', accept='mlt')
+    assert meta.model_args == MLTModelArgs(**TINY).to_dict()
+    assert meta.training_config['stage1']['iterations'] == 30
+    assert meta.info['trained_stages'] == [1] and meta.info['seed'] == 3
+    assert meta.info['iterations'] == 30 and meta.info['total_minutes'] >= 0
+    trained = MLTNet(MLTModelArgs(**TINY))
+    trained.load_state_dict(tensors)
+    torch.manual_seed(3)
+    initial = MLTNet(MLTModelArgs(**TINY))
+    batch = _fixed_batch()
+    assert _loss(trained, batch) < _loss(initial, batch) - 0.02
+    log = [json.loads(line) for line in (tmp_path / 'a' / 'log.jsonl').read_text().splitlines()]
+    assert [r['step'] for r in log] == list(range(2, 31, 2))
+    assert any(p.name.startswith('events.out.tfevents') for p in (tmp_path / 'a' / 'tb').iterdir())
+
+
+def test_resume_continues_exactly(tmp_path):
+    main(['--config', _stage1(tmp_path, 'once', 8)])
+    main(['--config', _stage1(tmp_path, 'twice', 4)])
+    assert (tmp_path / 'twice' / 'checkpoint.pt').is_file()
+    main(['--config', _stage1(tmp_path, 'twice', 8)])
+    a, _ = load_weights(tmp_path / 'once.st', accept='mlt')
+    b, meta = load_weights(tmp_path / 'twice.st', accept='mlt')
+    assert meta.info['iterations'] == 8
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    with pytest.raises(ValueError, match='different config'):
+        main(['--config', _stage1(tmp_path, 'twice', 8, max_gap=5)])
+
+
+def test_stage2_trains_only_the_meta_learner(tmp_path):
+    main(['--config', _stage1(tmp_path, 's1', 2)])
+    cfg = _write(tmp_path, 's2', stage=2, run_dir=str(tmp_path / 's2'),
+                 output=str(tmp_path / 's2.st'), init_from=str(tmp_path / 's1.st'), data=SYNTH,
+                 iterations=6, batch_size=2, support=2, contexts=4, bank_slots=3,
+                 bank_contexts=5, delta_scale_batches=1, seed=4, log_every=3)
+    assert main(['--config', cfg]) == 0
+    s1, _ = load_weights(tmp_path / 's1.st', accept='mlt')
+    s2, meta = load_weights(tmp_path / 's2.st', accept='mlt')
+    assert meta.info['trained_stages'] == [1, 2]
+    assert set(meta.training_config) == {'stage1', 'stage2'}
+    for k in s1:
+        same = torch.equal(s1[k], s2[k])
+        assert same == (not k.startswith('meta_learner.')), k
+    assert float(s2['meta_learner.delta_scale']) != 1.0
+    log = [json.loads(line) for line in (tmp_path / 's2' / 'log.jsonl').read_text().splitlines()]
+    assert {'loss', 'loss_base', 'loss_heldout', 'delta_rms'} <= set(log[-1])
+
+
+def test_config_and_data_sources_are_checked(tmp_path):
+    with pytest.raises(TrainConfigError, match='lerning_rate'):
+        TrainConfig.from_dict({'stage': 1, 'run_dir': 'r', 'output': 'o', 'data': ['x'],
+                               'lerning_rate': 1})
+    with pytest.raises(TrainConfigError, match='init_from'):
+        TrainConfig.from_dict({'stage': 2, 'run_dir': 'r', 'output': 'o', 'data': ['x']})
+    for suite in ('synth-test', 'synth-dev', 'synth-long'):
+        with pytest.raises(ValueError, match='not a training suite'):
+            synthetic_videos(suite, 1)
+        with pytest.raises(ValueError, match='evaluation suite'):
+            videos_from_dataset(f'synth:{suite}')
+    with pytest.raises(ValueError, match='bad data source'):
+        build_videos([42])
+
+
+def test_got10k_folder_through_the_eval_reader(tmp_path):
+    root = tmp_path / 'got10k' / 'train'
+    names = ['GOT-10k_Train_000001', 'GOT-10k_Train_000002']
+    for k, name in enumerate(names):
+        d = root / name
+        d.mkdir(parents=True)
+        boxes = []
+        for i in range(6):
+            img = np.full((120, 160, 3), 90, np.uint8)
+            x, y = 20 + 5 * i + 10 * k, 30 + 2 * i
+            img[y:y + 30, x:x + 40] = (200, 40, 40)
+            cv2.imwrite(str(d / f'{i + 1:08d}.jpg'), img)
+            boxes.append(f'{x},{y},40,30')
+        (d / 'groundtruth.txt').write_text('\n'.join(boxes) + '\n')
+        (d / 'absence.label').write_text('0\n0\n0\n1\n0\n0\n')
+    (root / 'list.txt').write_text('\n'.join(names) + '\n')
+    videos = build_videos([f'got10k:{tmp_path / "got10k"}:train'])
+    assert [v.name for v in videos] == names
+    assert videos[0].usable().tolist() == [True, True, True, False, True, True]
+    assert videos[1].frame(0).shape == (120, 160, 3)
+    sample = PairSampler(videos, CropMaker(87, 151), Augment()).sample(np.random.default_rng(0))
+    assert sample['exemplar'].shape == (3, 87, 87) and sample['search'].shape == (1, 3, 151, 151)
+
+
+def test_two_process_ddp_run(tmp_path):
+    cfg = _stage1(tmp_path, 'ddp', 3, threads=1)
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    torchrun = Path(sys.executable).with_name('torchrun')
+    proc = subprocess.run([str(torchrun), '--standalone', '--nproc_per_node', '2', '-m',
+                           'training.train', '--config', cfg], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, meta = load_weights(tmp_path / 'ddp.st', accept='mlt')
+    assert meta.info['world_size'] == 2 and meta.info['iterations'] == 3

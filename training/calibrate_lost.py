@@ -1,0 +1,104 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Calibrate mlt's lost_threshold on synth-dev (never on synth-test or synth-long).
+
+    python -m training.calibrate_lost --weights weights/mlt_mobilenet_v2.safetensors \
+        [--max-seqs 50] [--out runs/calibrate_lost.json]
+
+Runs mlt over synth-dev with the lost state disabled (lost_threshold 0) and records each
+frame's peak confidence. Positives are frames where the target cannot be seen (absent, fully
+occluded or out of view); negatives are frames where it is visible, not occluded, and tracked
+(IoU >= 0.3: a tracker that has drifted off a visible target is right to search again). The
+threshold maximising Youden's J = TPR(score < t on positives) - FPR(score < t on negatives)
+is printed and written with the whole curve; put it in config/mlt.yaml (mlt.lost_threshold)
+and MLTMTConfig's default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import sys
+
+from meta_tracker_ros.core.models.backbones import sha256_file
+from meta_tracker_ros.core.registry import build_tracker
+from meta_tracker_ros.eval.datasets import load_dataset
+from meta_tracker_ros.eval.metrics import HIDDEN_ATTRIBUTES, OCCLUDED_ATTRIBUTES, rect_iou
+from meta_tracker_ros.eval.runner import track_ope
+from meta_tracker_ros.eval.sequence import Sequence
+import numpy as np
+import torch
+from tqdm import tqdm
+
+CALIBRATION_SUITES = ('synth-dev',)
+
+
+def _flags(seq: Sequence, names: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros(len(seq), dtype=bool)
+    for name in names:
+        value = seq.attributes.get(name)
+        if isinstance(value, np.ndarray) and value.shape == (len(seq),):
+            out |= value.astype(bool)
+    return out
+
+
+def frame_classes(seq: Sequence, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hidden, tracked_visible) per frame for one tracked sequence."""
+    hidden = seq.absent | _flags(seq, HIDDEN_ATTRIBUTES)
+    occluded = _flags(seq, OCCLUDED_ATTRIBUTES)
+    with np.errstate(invalid='ignore'):
+        iou = rect_iou(boxes, seq.gt)
+    visible = ~hidden & ~occluded & np.isfinite(seq.gt).all(axis=1)
+    return hidden, visible & (np.nan_to_num(iou) >= 0.3)
+
+
+def youden(scores_pos: np.ndarray, scores_neg: np.ndarray,
+           grid: np.ndarray) -> tuple[float, list[dict[str, float]]]:
+    """Threshold maximising TPR - FPR for 'score below threshold' and the whole curve."""
+    curve = []
+    for t in grid:
+        tpr = float((scores_pos < t).mean()) if len(scores_pos) else 0.0
+        fpr = float((scores_neg < t).mean()) if len(scores_neg) else 0.0
+        curve.append({'threshold': round(float(t), 4), 'tpr': tpr, 'fpr': fpr, 'j': tpr - fpr})
+    best = max(curve, key=lambda c: c['j'])
+    return best['threshold'], curve
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
+    p.add_argument('--weights', type=Path, required=True)
+    p.add_argument('--suite', default='synth-dev', choices=CALIBRATION_SUITES)
+    p.add_argument('--max-seqs', type=int, default=50)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--out', type=Path, default=Path('runs/calibrate_lost.json'))
+    ns = p.parse_args(argv)
+    torch.set_num_threads(ns.threads)
+    seqs = load_dataset(f'synth:{ns.suite}')[:ns.max_seqs]
+    pos, neg = [], []
+    for seq in tqdm(seqs, desc='calibrating', mininterval=10.0):
+        tracker = build_tracker('mlt', {'lost_threshold': 0.0}, ns.weights)
+        run = track_ope(tracker, seq)
+        scores = np.array([np.nan if s is None else s for s in run.scores], dtype=np.float64)
+        hidden, tracked = frame_classes(seq, run.boxes)
+        after = np.arange(len(seq)) > seq.init_index()
+        pos.append(scores[hidden & after])
+        neg.append(scores[tracked & after])
+    scores_pos, scores_neg = np.concatenate(pos), np.concatenate(neg)
+    threshold, curve = youden(scores_pos, scores_neg, np.round(np.arange(0.02, 0.99, 0.02), 2))
+    report = {'suite': ns.suite, 'sequences': len(seqs), 'weights': str(ns.weights),
+              'weights_sha256': sha256_file(ns.weights), 'hidden_frames': len(scores_pos),
+              'tracked_visible_frames': len(scores_neg), 'lost_threshold': threshold,
+              'median_score_hidden': float(np.median(scores_pos)) if len(scores_pos) else None,
+              'median_score_tracked': float(np.median(scores_neg)), 'curve': curve}
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    ns.out.write_text(json.dumps(report, indent=2) + '\n')
+    best = next(c for c in curve if c['threshold'] == threshold)
+    print(f'lost_threshold = {threshold} (TPR {best["tpr"]:.3f}, FPR {best["fpr"]:.3f}) over '
+          f'{len(scores_pos)} hidden and {len(scores_neg)} tracked frames -> {ns.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
