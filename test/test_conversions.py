@@ -83,7 +83,7 @@ def test_bad_images_are_rejected_with_reasons():
     msg.step = 10
     with pytest.raises(conv.ImageConversionError, match='step'):
         conv.image_to_rgb(msg)
-    msg = conv.rgb_to_image(_rgb(8, 16), "yuyv")
+    msg = conv.rgb_to_image(_rgb(8, 16), 'yuyv')
     msg.width = 15
     with pytest.raises(conv.ImageConversionError, match='even width'):
         conv.image_to_rgb(msg)

@@ -5,7 +5,7 @@
 from dataclasses import dataclass
 import math
 
-from meta_tracker_ros.core import available_trackers, build_tracker, Box, TrackState
+from meta_tracker_ros.core import available_trackers, Box, build_tracker, TrackState
 from meta_tracker_ros.core.config import ConfigError, param, TrackerConfig
 from meta_tracker_ros.core.types import BoxError
 from meta_tracker_ros.core.weights import (load_state_strict, load_weights, read_metadata,
