@@ -214,4 +214,4 @@ def test_timeout_and_signals(bag, ros, tmp_path):
     assert 'Traceback' not in looping.log.read_text() + stopped.log.read_text()
     assert (tmp_path / 'stopped.txt').read_text() == ''
     assert (tmp_path / 'stopped.csv').read_text().startswith('frame,stamp_ns,')
-    assert 'interrupted: 0 frames' in stopped.log.read_text()
+    assert 'stopped by SIGINT: 0 frames' in stopped.log.read_text()

@@ -11,7 +11,8 @@ as fast as the middleware takes them. Header stamps are left as recorded.
 For evaluation, play with --qos reliable (keep all, reliable: no frame is lost when the
 subscriber also uses reliable) and --wait-subscribers 1 (nothing is published before the
 subscriber of every image topic has matched). Before exiting, the player waits until reliable
-subscribers have acknowledged every message (--ack-timeout).
+subscribers have acknowledged every message (--ack-timeout). SIGINT/SIGTERM stop it cleanly
+(exit 0, with the summary).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from pathlib import Path
 import sys
 import time
 
-from meta_tracker_ros.tools.common import message_class, parse_args, QOS_CHOICES, qos_profile
+from meta_tracker_ros.tools.common import (message_class, parse_args, QOS_CHOICES, qos_profile,
+                                           StopSignals)
 import rclpy
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rosbags.rosbag2 import Reader
 from rosgraph_msgs.msg import Clock
 
@@ -42,10 +46,15 @@ class PlayStats:
     wall_s: float = 0.0
     publish_s: float = 0.0
     passes: int = 0
+    interrupted: bool = False
 
     @property
     def total(self) -> int:
         return sum(self.messages.values())
+
+
+class PublishError(RuntimeError):
+    """A publish that kept failing (a reliable subscriber stopped acknowledging)."""
 
 
 def parse_remaps(items: list[str]) -> dict[str, str]:
@@ -60,12 +69,21 @@ def parse_remaps(items: list[str]) -> dict[str, str]:
 
 
 class BagPlayer:
-    """Publishers for a bag's (selected) topics and the timed publishing loop."""
+    """
+    Publishers for a bag's (selected) topics and the timed publishing loop.
+
+    stop: anything whose truth value says "stop now" (StopSignals in the console script);
+    every wait and the playing loop poll it. block_timeout: seconds a publish may keep failing
+    before PublishError (see _publish).
+    """
 
     def __init__(self, node: Node, bag: Path, *, qos: str = 'reliable',
                  topics: list[str] | None = None, remaps: dict[str, str] | None = None,
-                 clock_hz: float | None = None) -> None:
+                 clock_hz: float | None = None, stop: object = False,
+                 block_timeout: float = 10.0) -> None:
         self.node = node
+        self.stop = stop
+        self.block_timeout = block_timeout
         self.reader = Reader(bag)
         self.reader.open()
         available = {c.topic: c.msgtype for c in self.reader.connections}
@@ -98,64 +116,87 @@ class BagPlayer:
     def close(self) -> None:
         self.reader.close()
 
-    def _check_ok(self) -> None:
-        if not self.node.context.ok():
-            raise ExternalShutdownException()
-
     def wait_for_subscribers(self, count: int, timeout: float) -> bool:
         """Wait until every image topic (all topics if none) has `count` matched subscribers."""
         topics = self.image_topics or list(self.publishers)
         deadline = time.monotonic() + timeout
-        while True:
+        while not self.stop:
             if all(self.publishers[t].get_subscription_count() >= count for t in topics):
                 return True
             if time.monotonic() >= deadline:
                 return False
-            self._check_ok()
             time.sleep(0.02)
+        return False
+
+    def _publish(self, publisher: Publisher, msg: bytes | Clock) -> None:
+        """
+        Publish, retrying while the middleware refuses the message.
+
+        With keep-all reliable QoS, Fast DDS refuses a message once the history is full of
+        messages a subscriber has not acknowledged: a slow subscriber, or one killed without
+        unregistering until its lease expires (a SIGKILLed recorder did this).
+        """
+        deadline = time.monotonic() + self.block_timeout
+        while True:
+            try:
+                publisher.publish(msg)
+                return
+            except _rclpy.RCLError as exc:
+                if self.stop:
+                    return
+                if time.monotonic() > deadline:
+                    raise PublishError(
+                        f'cannot publish on {publisher.topic_name} for {self.block_timeout:g} s: '
+                        f'a reliable subscriber stopped acknowledging ({exc})') from exc
 
     def _publish_clock(self, bag_ns: int) -> None:
         msg = Clock()
         msg.clock.sec, msg.clock.nanosec = divmod(bag_ns, 1_000_000_000)
-        self.clock_pub.publish(msg)
+        self._publish(self.clock_pub, msg)
 
-    def _sleep_until(self, deadline_ns: int, wall0_ns: int, bag0_ns: int, rate: float) -> None:
-        """Sleep until deadline (monotonic ns), publishing /clock on the way when enabled."""
-        while True:
-            self._check_ok()
+    def sleep_until(self, deadline_ns: int, clock_from: tuple[int, int, float] | None = None
+                    ) -> None:
+        """
+        Sleep until deadline (time.monotonic_ns) or a stop request.
+
+        clock_from: (wall0_ns, bag0_ns, rate) to publish the bag time on /clock meanwhile.
+        """
+        while not self.stop:
             now = time.monotonic_ns()
             if now >= deadline_ns:
                 return
-            if self.clock_pub is not None:
-                self._publish_clock(bag0_ns + round((now - wall0_ns) * rate))
-                time.sleep(min(deadline_ns - now, self.clock_period_ns) / 1e9)
-            else:
-                time.sleep(min(deadline_ns - now, 100_000_000) / 1e9)
+            step = 100_000_000
+            if self.clock_pub is not None and clock_from is not None:
+                wall0, bag0, rate = clock_from
+                self._publish_clock(bag0 + round((now - wall0) * rate))
+                step = self.clock_period_ns
+            time.sleep(min(deadline_ns - now, step) / 1e9)
 
     def play(self, rate: float = 1.0, loop: bool = False) -> PlayStats:
         """Publish every selected message at its recorded time scaled by 1/rate (0 = no wait)."""
         stats = PlayStats(messages={self.out_topic[t]: 0 for t in self.publishers})
         start = time.monotonic_ns()
-        while True:
-            wall0 = time.monotonic_ns()
-            bag0 = None
+        while not self.stop:
+            wall0, bag0 = time.monotonic_ns(), None
             for conn, t_ns, raw in self.reader.messages(connections=self.connections):
                 if bag0 is None:
                     bag0 = t_ns
                 if rate > 0:
-                    self._sleep_until(wall0 + round((t_ns - bag0) / rate), wall0, bag0, rate)
-                else:
-                    self._check_ok()
+                    self.sleep_until(wall0 + round((t_ns - bag0) / rate), (wall0, bag0, rate))
+                if self.stop:
+                    break
                 if self.clock_pub is not None:
                     self._publish_clock(t_ns)
                 t0 = time.perf_counter()
-                self.publishers[conn.topic].publish(bytes(raw))
+                self._publish(self.publishers[conn.topic], bytes(raw))
                 stats.publish_s += time.perf_counter() - t0
                 stats.messages[self.out_topic[conn.topic]] += 1
-            stats.passes += 1
+            else:
+                stats.passes += 1
             if not loop or bag0 is None:
                 break
         stats.wall_s = (time.monotonic_ns() - start) / 1e9
+        stats.interrupted = bool(self.stop)
         return stats
 
     def wait_for_acks(self, timeout: float) -> bool:
@@ -191,7 +232,8 @@ def main(args: list[str] | None = None) -> int:
     parser.add_argument('--wait-timeout', type=float, default=60.0,
                         help='give up (exit 1) when --wait-subscribers is not met in time')
     parser.add_argument('--ack-timeout', type=float, default=10.0,
-                        help='seconds to wait at the end for reliable acknowledgements')
+                        help='seconds to wait for reliable subscribers to acknowledge: at the '
+                             'end, and while one stalls (then exit 1)')
     parser.add_argument('--clock', type=float, nargs='?', const=40.0, metavar='HZ',
                         help='publish the bag time on /clock (default 40 Hz between messages)')
     parser.add_argument('--quiet', action='store_true', help='no summary line')
@@ -204,39 +246,43 @@ def main(args: list[str] | None = None) -> int:
         parser.error('--start-delay and --wait-subscribers must be >= 0')
     if not opts.bag.exists():
         parser.error(f'bag {opts.bag} does not exist')
-    player = None
-    try:
-        with rclpy.init(args=argv):
-            node = Node('bag_player')
-            try:
-                player = BagPlayer(node, opts.bag, qos=opts.qos, topics=opts.topics,
-                                   remaps=parse_remaps(opts.remap), clock_hz=opts.clock)
-            except ValueError as exc:
-                print(f'bag_player: error: {exc}', file=sys.stderr)
-                return 2
+    stop = StopSignals()
+    with rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO):
+        node = Node('bag_player')
+        try:
+            player = BagPlayer(node, opts.bag, qos=opts.qos, topics=opts.topics,
+                               remaps=parse_remaps(opts.remap), clock_hz=opts.clock, stop=stop,
+                               block_timeout=opts.ack_timeout)
+        except ValueError as exc:
+            print(f'bag_player: error: {exc}', file=sys.stderr)
+            return 2
+        try:
             if opts.wait_subscribers and not player.wait_for_subscribers(
                     opts.wait_subscribers, opts.wait_timeout):
+                if stop:
+                    return 0
                 print(f'bag_player: error: fewer than {opts.wait_subscribers} subscriber(s) on '
                       f'{", ".join(player.image_topics or player.publishers)} after '
                       f'{opts.wait_timeout:g} s', file=sys.stderr)
                 return 1
-            if opts.start_delay:
-                time.sleep(opts.start_delay)
-            stats = player.play(rate=opts.rate, loop=opts.loop)
-            acked = opts.qos != 'reliable' or player.wait_for_acks(opts.ack_timeout)
-            if not opts.quiet:
-                print(f'played {stats.total} messages in {stats.wall_s:.2f} s '
-                      f'({stats.total / max(stats.wall_s, 1e-9):.1f} msg/s, publish '
-                      f'{1e3 * stats.publish_s / max(stats.total, 1):.3f} ms/msg): '
-                      + ', '.join(f'{t} {n}' for t, n in stats.messages.items()))
-            if not acked:
-                print(f'bag_player: warning: not every message was acknowledged within '
-                      f'{opts.ack_timeout:g} s', file=sys.stderr)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if player is not None:
+            player.sleep_until(time.monotonic_ns() + round(opts.start_delay * 1e9))
+            try:
+                stats = player.play(rate=opts.rate, loop=opts.loop)
+            except PublishError as exc:
+                print(f'bag_player: error: {exc}', file=sys.stderr)
+                return 1
+            acked = bool(stop) or opts.qos != 'reliable' or player.wait_for_acks(opts.ack_timeout)
+        finally:
             player.close()
+    if not opts.quiet:
+        print(('stopped by ' + stop.received + ': ' if stop else '')
+              + f'played {stats.total} messages in {stats.wall_s:.2f} s '
+              f'({stats.total / max(stats.wall_s, 1e-9):.1f} msg/s, publish '
+              f'{1e3 * stats.publish_s / max(stats.total, 1):.3f} ms/msg): '
+              + ', '.join(f'{t} {n}' for t, n in stats.messages.items()))
+    if not acked:
+        print(f'bag_player: warning: not every message was acknowledged within '
+              f'{opts.ack_timeout:g} s', file=sys.stderr)
     return 0
 
 

@@ -12,7 +12,7 @@ is empty, or that has an image but no detections message, is `nan,nan,nan,nan` (
 CSV: stamp, receive times, latency = detections receive time - image receive time (the image's
 receive time at this recorder stands for its publish time), box, score, track id, status.
 With --bag, the raw messages of the subscribed topics are also written to a rosbag2 (mcap)
-with their receive times.
+with their receive times. SIGINT/SIGTERM stop it cleanly: the files are written, exit 0.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ import sys
 import time
 
 from meta_tracker_ros.ros.conversions import detection_to_box, stamp_to_ns
-from meta_tracker_ros.tools.common import parse_args, QOS_CHOICES, qos_profile, typestore
+from meta_tracker_ros.tools.common import (parse_args, QOS_CHOICES, qos_profile, StopSignals,
+                                           typestore)
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
+from rclpy.signals import SignalHandlerOptions
 from rosbags.rosbag2 import StoragePlugin, Writer
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
@@ -113,6 +115,18 @@ class ResultRecorder:
         if self.writer is not None:
             self.writer.write(self.image_conn, receive_ns, raw)
 
+    def drain(self, executor: SingleThreadedExecutor, quiet: float = 0.2,
+              limit: float = 2.0) -> None:
+        """
+        Take what is still queued (until `quiet` s pass without a message, at most `limit` s).
+
+        The executor may serve detections before images that arrived earlier, so images can
+        still wait in their queue when --expected-frames is reached (seen in the tests).
+        """
+        end = time.monotonic() + limit
+        while time.monotonic() - self.last_message < quiet and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.02)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -177,33 +191,30 @@ def main(args: list[str] | None = None) -> int:
     if opts.bag is not None and opts.bag.exists():
         parser.error(f'--bag {opts.bag} exists; not overwriting it')
     csv_file = opts.csv or opts.output.with_suffix('.csv')
-    recorder = None
-    outcome = 'interrupted'
-    try:
-        with rclpy.init(args=argv):
-            node = Node('result_recorder')
-            recorder = ResultRecorder(node, detections_topic=opts.detections_topic,
-                                      image_topic=opts.image_topic, qos=opts.qos,
-                                      bag=opts.bag)
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            while True:
+    stop = StopSignals()
+    outcome = 'stopped by '
+    with rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO):
+        node = Node('result_recorder')
+        recorder = ResultRecorder(node, detections_topic=opts.detections_topic,
+                                  image_topic=opts.image_topic, qos=opts.qos, bag=opts.bag)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        try:
+            while not stop:
                 executor.spin_once(timeout_sec=0.05)
                 if (opts.expected_frames is not None
                         and len(recorder.results) >= opts.expected_frames):
                     outcome = 'complete'
+                    recorder.drain(executor)
                     break
                 if (opts.timeout is not None
                         and time.monotonic() - recorder.last_message > opts.timeout):
                     outcome = 'timeout'
                     break
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if recorder is not None:
+            else:
+                outcome += stop.received
+        finally:
             recorder.close()
-    if recorder is None:
-        return 1
     rows = recorder.rows()
     write_results(rows, opts.output, csv_file)
     lost = sum(r['status'] != 'tracked' for r in rows)
