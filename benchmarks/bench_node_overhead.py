@@ -122,7 +122,7 @@ def main(argv=None):
         rclpy.spin_once(node, timeout_sec=0.05)
     node.destroy_node()
     rclpy.try_shutdown()
-    node_proc.send_signal(2)
+    node_proc.terminate()
     node_proc.wait(timeout=15)
 
     node_log.close()

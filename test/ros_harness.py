@@ -64,10 +64,10 @@ class NodeProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self) -> int:
-        """SIGINT, as Ctrl-C would; returns the exit code (0 for a clean shutdown)."""
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop as a launch system would (SIGTERM; SIGINT = Ctrl-C); 0 = clean shutdown."""
         if self.alive():
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

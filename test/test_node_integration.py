@@ -9,6 +9,7 @@ init boxes from this process, and checks what comes back on the node's topics.
 
 import itertools
 import math
+import signal
 
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import save_weights
@@ -34,19 +35,22 @@ def node_and_client(tmp_path, request):
     made = []
 
     def start(*extra: str, tracker: str = 'opencv_csrt'):
-        ns = f'/it{next(_ns)}'
+        index = next(_ns)
+        ns = f'/it{index}'
         node = NodeProcess.tracker_node(
             tmp_path / f'node{len(made)}.log', '-r', f'__ns:={ns}', '-p', f'tracker:={tracker}',
             '-p', 'image_qos:=reliable', '-p', 'process_every_frame:=true', *extra)
         client = Client(f'client{len(made)}', ns)
-        made.append((node, client))
+        made.append((node, client, index))
         client.wait_connected()
         return node, client
 
     yield start
-    for node, client in made:
+    for node, client, index in made:
         client.destroy()
-        assert node.stop() == 0, node.text()
+        # Both ways a node is stopped (launch: SIGTERM, a terminal: Ctrl-C) exit cleanly.
+        sig = signal.SIGINT if index % 2 else signal.SIGTERM
+        assert node.stop(sig) == 0, node.text()
 
 
 def _play(client, scene, frames, start=0):

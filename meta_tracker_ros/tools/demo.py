@@ -149,7 +149,7 @@ def run(tracker: str, out: Path, rate: float, params_file: Path | None) -> dict:
     finally:
         for p in procs:
             if p.poll() is None:
-                p.send_signal(2)
+                p.terminate()
                 try:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
