@@ -171,8 +171,28 @@ def sequence_fps(times: np.ndarray | None) -> float:
     return float(np.mean(1.0 / t)) if len(t) else float('nan')
 
 
+class _CurveFigures:
+    """The headline numbers read off success and precision curves (got10k / pysot)."""
+
+    success: np.ndarray
+    precision: np.ndarray
+    norm_precision: np.ndarray
+
+    @property
+    def auc(self) -> float:
+        return float(np.mean(self.success))
+
+    @property
+    def p20(self) -> float:
+        return float(self.precision[20])
+
+    @property
+    def norm_p20(self) -> float:
+        return float(self.norm_precision[20])
+
+
 @dataclass
-class OPEScores:
+class OPEScores(_CurveFigures):
     """
     One tracker on one sequence.
 
@@ -189,18 +209,6 @@ class OPEScores:
     got10k_ious: np.ndarray
     times: np.ndarray | None = None
     policy: str = 'exclude'
-
-    @property
-    def auc(self) -> float:
-        return float(np.mean(self.success))
-
-    @property
-    def p20(self) -> float:
-        return float(self.precision[20])
-
-    @property
-    def norm_p20(self) -> float:
-        return float(self.norm_precision[20])
 
     @property
     def fps(self) -> float:
@@ -269,7 +277,7 @@ def evaluate_ope(seq: Sequence, boxes: np.ndarray, times: np.ndarray | None = No
 
 
 @dataclass
-class OPESummary:
+class OPESummary(_CurveFigures):
     """Mean curves over sequences (got10k ExperimentOTB.report) and pooled GOT-10k scores."""
 
     success: np.ndarray
@@ -282,18 +290,6 @@ class OPESummary:
     got10k_fps: float
     sequences: int
     per_sequence: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def auc(self) -> float:
-        return float(np.mean(self.success))
-
-    @property
-    def p20(self) -> float:
-        return float(self.precision[20])
-
-    @property
-    def norm_p20(self) -> float:
-        return float(self.norm_precision[20])
 
     def as_dict(self) -> dict[str, Any]:
         return {'auc': self.auc, 'p20': self.p20, 'norm_p20': self.norm_p20, 'fps': self.fps,
