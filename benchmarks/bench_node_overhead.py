@@ -13,6 +13,11 @@ comes back measures
                previous frame, which the node also reports so it can be taken out)
 and prints median and p95 of each; writes a JSON report with versions and settings.
 
+For scale it first measures the middleware alone: the same images at the same rate to an echo
+node (another process that republishes each image's header), publish -> echo receipt. That
+round trip is the floor any rclpy node's overhead stands on; overhead minus it is the node's
+own share (conversion, buffering, hand-off to the worker, building and publishing messages).
+
   .venv/bin/python benchmarks/bench_node_overhead.py [--frames 600] [--tracker opencv_csrt]
 """
 
@@ -32,6 +37,7 @@ from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.ros import conversions as conv
 import numpy as np
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -54,7 +60,59 @@ def scene(width, height, seed=0):
     return frame
 
 
+def echo_main():
+    """Republish every image's header on /bench_echo/out (the middleware-only baseline)."""
+    from std_msgs.msg import Header
+    rclpy.init()
+    node = Node('bench_echo')
+    pub = node.create_publisher(Header, '/bench_echo/out', 100)
+    node.create_subscription(Image, '/bench_echo/image', lambda m: pub.publish(m.header),
+                             qos_profile_sensor_data)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+def echo_round_trip(frame, frames, rate, width, height):
+    """Median and p95 (ms) of image publish -> echoed header receipt."""
+    from std_msgs.msg import Header
+    proc = subprocess.Popen([sys.executable, __file__, '--echo'])
+    node = Node('bench_echo_client')
+    pub = node.create_publisher(Image, '/bench_echo/image', qos_profile_sensor_data)
+    sent, lat = {}, []
+
+    def on_header(h):
+        k = conv.stamp_to_ns(h.stamp)
+        if k in sent:
+            lat.append((time.monotonic_ns() - sent[k]) * 1e-6)
+
+    node.create_subscription(Header, '/bench_echo/out', on_header, 100)
+    end = time.monotonic() + 60
+    while (pub.get_subscription_count() == 0 or node.count_publishers('/bench_echo/out') == 0) \
+            and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    t_next = time.monotonic()
+    for i in range(frames):
+        msg = conv.rgb_to_image(frame(i)[0], 'rgb8')
+        msg.header.stamp.sec, msg.header.stamp.nanosec = 7, i + 1
+        sent[7_000_000_000 + i + 1] = time.monotonic_ns()
+        pub.publish(msg)
+        t_next += 1.0 / rate
+        while time.monotonic() < t_next:
+            rclpy.spin_once(node, timeout_sec=max(0.0, t_next - time.monotonic()))
+    node.destroy_node()
+    proc.terminate()
+    proc.wait(timeout=15)
+    lat = np.array(lat[5:])
+    return {'median': float(np.median(lat)), 'p95': float(np.percentile(lat, 95)),
+            'mean': float(lat.mean()), 'frames': len(lat)} if len(lat) else {}
+
+
 def main(argv=None):
+    if argv is None and sys.argv[1:] == ['--echo']:
+        return echo_main()
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--tracker', default='opencv_csrt')
     ap.add_argument('--frames', type=int, default=600)
@@ -79,11 +137,13 @@ def main(argv=None):
         depth=100, reliability=ReliabilityPolicy.RELIABLE)
     pub = node.create_publisher(Image, '/bench/image', qos)
     init_pub = node.create_publisher(Detection2D, '/bench/target/init', 10)
-    sent, received, update, wait = {}, {}, {}, {}
+    sent, received, update, wait, boxes, idle = {}, {}, {}, {}, {}, []
 
     def on_det(msg):
         if msg.detections:
             received[conv.stamp_to_ns(msg.header.stamp)] = time.monotonic_ns()
+        else:
+            idle.append(conv.stamp_to_ns(msg.header.stamp))
 
     def on_timing(msg):
         update[conv.stamp_to_ns(msg.header.stamp)] = msg.vector.x
@@ -99,19 +159,22 @@ def main(argv=None):
     period = 1.0 / args.rate
     t_next = time.monotonic()
     first_stamp = 1_000_000_000_000
+    init_sent = False
     for i in range(args.frames):
-        img, _ = frame(i)
+        img, boxes[first_stamp + i * round(period * 1e9)] = frame(i)
         msg = conv.rgb_to_image(img, 'rgb8')
         stamp = first_stamp + i * round(period * 1e9)
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
-        if i == 1:  # the box drawn on frame 0, stamped with frame 0
-            first = frame(0)[1]
+        if not init_sent and idle:
+            # Best effort may lose the first frames: draw the box on a frame the node has
+            # answered (so it holds it) and stamp the init with that frame.
+            box = boxes[idle[-1]]
             init = Detection2D()
-            init.header.stamp.sec, init.header.stamp.nanosec = divmod(first_stamp,
-                                                                      1_000_000_000)
-            init.bbox.center.position.x, init.bbox.center.position.y = first.cx, first.cy
-            init.bbox.size_x, init.bbox.size_y = first.w, first.h
+            init.header.stamp.sec, init.header.stamp.nanosec = divmod(idle[-1], 1_000_000_000)
+            init.bbox.center.position.x, init.bbox.center.position.y = box.cx, box.cy
+            init.bbox.size_x, init.bbox.size_y = box.w, box.h
             init_pub.publish(init)
+            init_sent = True
         sent[stamp] = time.monotonic_ns()
         pub.publish(msg)
         t_next += period
@@ -121,8 +184,9 @@ def main(argv=None):
     while time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
     node.destroy_node()
-    rclpy.try_shutdown()
     node_proc.terminate()
+    echo = echo_round_trip(frame, min(args.frames, 300), args.rate, args.width, args.height)
+    rclpy.try_shutdown()
     node_proc.wait(timeout=15)
 
     node_log.close()
@@ -144,6 +208,7 @@ def main(argv=None):
         'end_to_end_ms': stats(e2e), 'tracker_update_ms': stats(upd),
         'overhead_ms': stats(over), 'waiting_for_busy_tracker_ms': stats(waited),
         'overhead_without_waiting_ms': stats(over - waited),
+        'middleware_round_trip_ms': echo,
         'versions': {'meta_tracker_ros': meta_tracker_ros.__version__,
                      'python': platform.python_version(), 'opencv': cv2.__version__,
                      'rmw': os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp (default)')},
@@ -158,6 +223,13 @@ def main(argv=None):
         s = report[name]
         print(f'  {name:28s} median {s["median"]:7.2f}  p95 {s["p95"]:7.2f}  mean '
               f'{s["mean"]:7.2f}')
+    if echo:
+        print(f'  {"middleware_round_trip_ms":28s} median {echo["median"]:7.2f}  p95 '
+              f'{echo["p95"]:7.2f}  (image to an echo node and its header back)')
+        print(f'  node share of the overhead (median): '
+              f'{report["overhead_ms"]["median"] - echo["median"]:.2f} ms with waiting, '
+              f'{report["overhead_without_waiting_ms"]["median"] - echo["median"]:.2f} ms '
+              'without')
     print(f'report: {args.out}')
     return 0
 
