@@ -4,11 +4,14 @@
 
 from pathlib import Path
 
+import cv2
 from meta_tracker_ros.core.config import ConfigError
 from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
+from meta_tracker_ros.core.ops.crops import crop_square
 from meta_tracker_ros.core.registry import available_trackers, build_tracker
 from meta_tracker_ros.core.types import Box, BoxError, TrackState
 from meta_tracker_ros.core.weights import save_weights, WeightsError
+from meta_tracker_ros.data.images import natural_image
 import numpy as np
 import pytest
 import torch
@@ -67,6 +70,24 @@ def test_mlt_updates_with_meta_learner_kernels_and_keeps_w5(tmp_path):
     for f in frames[3:6]:
         tr.update(f)
     assert not torch.equal(tr._template, before)
+
+
+def test_scale_is_chosen_on_w5_after_an_update(tmp_path):
+    w = _weights(tmp_path)
+    frames, boxes = _frames(5)
+    mlt = build_tracker('mlt', {**FAST, 'update_interval': 2, 'confidence_threshold': 0.0,
+                                'lost_threshold': 0.0}, w)
+    base = build_tracker('mlt_mt', FAST, w)
+    for tr in (mlt, base):
+        tr.initialize(frames[0], boxes[0])
+    crops = [crop_square(frames[1], 125.0, 100.0, 200.0, 151)] * 3
+    adapted, w5_only = mlt._responses(crops, base=True)
+    assert w5_only is None
+    mlt.update(frames[1])
+    adapted, w5_only = mlt._responses(crops, base=True)
+    reference, _ = base._responses(crops)
+    np.testing.assert_allclose(w5_only, reference, rtol=1e-5, atol=1e-5)
+    assert np.abs(adapted - reference).max() > 1e-3
 
 
 def test_mlt_mt_stays_fixed_and_mlt_mt_ft_finetunes(tmp_path):
@@ -132,3 +153,27 @@ def test_lost_state_widens_the_search(tmp_path):
     # While lost the box stays where the target was last seen and the search grows.
     assert all(r.box == Box(boxes[0].x, boxes[0].y, 50, 40) for r in results)
     assert tr._lost_frames == 4
+
+
+def test_committed_weights_lose_and_find_the_target_again():
+    bg = cv2.resize(natural_image('grass'), (640, 480))
+    target = cv2.resize(natural_image('astronaut')[30:230, 150:350], (60, 60))
+    frames, boxes = [], []
+    for i in range(30):
+        img = bg.copy()
+        box = None
+        if i < 10 or i >= 18:
+            x, y = (200 + 3 * i, 200 + i) if i < 10 else (320 + 2 * (i - 18), 240)
+            img[y:y + 60, x:x + 60] = target
+            box = Box(x, y, 60, 60)
+        frames.append(img)
+        boxes.append(box)
+    tracker = build_tracker('mlt', {})
+    tracker.initialize(frames[0], boxes[0])
+    results = [tracker.update(f) for f in frames[1:]]
+    states = [r.state for r in results]
+    assert all(s == TrackState.TRACKING for s in states[:9])
+    assert all(s == TrackState.LOST for s in states[9:17])
+    # The target came back 100 px from where it vanished: the widened search finds it.
+    assert all(s == TrackState.TRACKING for s in states[18:])
+    assert min(r.box.iou(b) for r, b in zip(results[18:], boxes[19:])) > 0.6
