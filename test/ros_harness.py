@@ -50,7 +50,8 @@ class NodeProcess:
                     *ros_args], log)
 
     def text(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text()
 
     def wait_for_log(self, pattern: str, timeout: float = 10.0) -> bool:
@@ -69,7 +70,7 @@ class NodeProcess:
         if self.alive():
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -134,7 +135,7 @@ class Client:
             rclpy.spin_once(self.node, timeout_sec=0.02)
         return cond()
 
-    def wait_connected(self, timeout: float = 30.0) -> None:
+    def wait_connected(self, timeout: float = 60.0) -> None:
         ok = self.wait_until(lambda: self.image_pub.get_subscription_count() > 0
                              and self.init_pub.get_subscription_count() > 0
                              and self.node.count_publishers(

@@ -159,7 +159,7 @@ def test_recorder_result_file_by_stamp(ros, tmp_path):
             dets = [] if i == 1 else [conv.result_to_detection(
                 TrackResult(Box(10 + i, 20, 30, 40), 0.75), _header(i), 'track-7', 'target')]
             det_pub.publish(conv.detection_array(_header(i), dets))
-        assert spin_until(executor, lambda: not recorder.alive(), 20), recorder.text()
+        assert spin_until(executor, lambda: not recorder.alive(), 40), recorder.text()
     finally:
         assert recorder.stop() == 0, recorder.text()
 
@@ -205,7 +205,7 @@ def test_timeout_and_signals(bag, ros, tmp_path):
                           <= set(node.get_node_names()), 30), stopped.text() + looping.text()
         looping.proc.send_signal(signal.SIGTERM)
         assert looping.proc.wait(timeout=15) == 0, looping.text()
-        assert stopped.stop() == 0, stopped.text()
+        assert stopped.stop(signal.SIGINT) == 0, stopped.text()
         assert timed.proc.wait(timeout=30) == 1, timed.text()
     finally:
         for proc in (timed, stopped, looping):
