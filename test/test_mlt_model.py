@@ -180,3 +180,18 @@ def test_model_args_are_strict():
         MLTModelArgs.from_dict({'backbone': 'mobilenet_v2', 'widht': 3})
     with pytest.raises(ValueError, match='unknown backbone'):
         MLTModelArgs(backbone='resnet')
+
+
+def test_frozen_prefix_graph_matches_eager_mode():
+    net = MobileNetV2Cut(cut=5).eval()
+    x = torch.rand(2, 3, 95, 95) * 255
+    with torch.no_grad():
+        ref = net(x)
+        net.features[4].train()
+        net.freeze_prefix(3, 95)
+        assert not net.features[0].training and net.features[4].training
+        net.features[4].eval()
+        torch.testing.assert_close(net(x), ref, rtol=1e-4, atol=1e-4)
+        net.freeze_prefix(0, 95)
+        assert torch.equal(net(x), ref)
+    assert not any(k.startswith('_frozen') for k in net.state_dict())

@@ -121,6 +121,8 @@ def set_train_mode(net: MLTNet, cfg: TrainConfig) -> list[torch.nn.Parameter]:
             for mod in m.backbone.modules():
                 if isinstance(mod, torch.nn.BatchNorm2d):
                     mod.eval()
+        if hasattr(m.backbone, 'freeze_prefix') and cfg.freeze_backbone_layers > 0:
+            m.backbone.freeze_prefix(cfg.freeze_backbone_layers, net.args.search_size)
         for p in (m.last.weight, m.out_scale, m.out_bias):
             p.requires_grad_(True)
         params = [p for p in m.parameters() if p.requires_grad]

@@ -85,10 +85,32 @@ class MobileNetV2Cut(nn.Module):
                              persistent=False)
         self.register_buffer('inv_std', 1.0 / (torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
                                                * 255.0), persistent=False)
+        # (n, graph) while features[:n] are frozen in training; a tuple, so not a submodule.
+        self._frozen_prefix: tuple[int, Callable[[torch.Tensor], torch.Tensor]] | None = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Map images (N, 3, H, W) in [0, 255] to features (N, C, h, w)."""
-        return self.features((images - self.mean) * self.inv_std)
+        x = (images - self.mean) * self.inv_std
+        if self._frozen_prefix is None:
+            return self.features(x)
+        n, graph = self._frozen_prefix
+        with torch.no_grad():
+            x = graph(x)
+        return self.features[n:](x)
+
+    def freeze_prefix(self, n: int, size: int) -> None:
+        """
+        Run features[:n] as an inference graph (a training speed-up, 3x on a CPU).
+
+        Only valid while those blocks are frozen (no gradients, batch norm in eval mode): the
+        graph holds their weights as of this call. n = 0 goes back to eager mode.
+        """
+        if n <= 0:
+            self._frozen_prefix = None
+            return
+        if n > len(self.features):
+            raise ValueError(f'cannot freeze {n} of {len(self.features)} blocks')
+        self._frozen_prefix = (n, inference_graph(self.features[:n], size))
 
     def load_imagenet(self, path: str | Path | None = None) -> None:
         """Initialise from torchvision's ImageNet checkpoint (sha256 checked first)."""
@@ -143,7 +165,7 @@ def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], 
     only (no gradients); traced in eval mode on a size x size input, valid for any size.
     """
     example = torch.zeros(1, 3, size, size)
-    was = backbone.training
+    modes = [(m, m.training) for m in backbone.modules()]
     backbone.eval()
     # TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at run
     # time and compiles for tens of seconds; TorchScript still works and starts in ~1 s.
@@ -151,7 +173,9 @@ def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], 
         warnings.simplefilter('ignore', FutureWarning)
         graph = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(backbone,
                                                                                   example)))
-    backbone.train(was)
+    # Restore every submodule's own mode: backbone may be a slice sharing modules with others.
+    for m, training in modes:
+        m.training = training
     return graph
 
 
