@@ -14,6 +14,7 @@ from meta_tracker_ros.core.weights import load_weights
 import numpy as np
 import pytest
 import torch
+from training.calibrate_lost import choose_threshold, main as calibrate_main
 from training.config import TrainConfig, TrainConfigError
 from training.datasets import build_videos, synthetic_videos, videos_from_dataset
 from training.objectives import labels_for
@@ -158,3 +159,16 @@ def test_two_process_ddp_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, meta = load_weights(tmp_path / 'ddp.st', accept='mlt')
     assert meta.info['world_size'] == 2 and meta.info['iterations'] == 3
+
+
+def test_lost_threshold_choice_and_suite_guard(tmp_path):
+    pos = np.array([0.1, 0.2, 0.5, 0.9])
+    neg = np.linspace(0.6, 0.99, 100)
+    grid = np.round(np.arange(0.05, 1.0, 0.05), 2)
+    threshold, curve = choose_threshold(pos, neg, grid, max_fpr=0.05)
+    chosen = next(c for c in curve if c['threshold'] == threshold)
+    assert chosen['fpr'] <= 0.05 and chosen['tpr'] == 0.75
+    assert all(c['tpr'] <= 0.75 or c['fpr'] > 0.05 for c in curve)
+    for suite in ('synth-test', 'synth-long'):
+        with pytest.raises(SystemExit):
+            calibrate_main(['--weights', str(tmp_path / 'w.st'), '--suite', suite])
