@@ -10,7 +10,7 @@ from meta_tracker_ros.core.models.backbones import (AlexNetMLT, load_imagenet_mo
                                                     MOBILENET_V2_SHA256, MobileNetV2Cut)
 from meta_tracker_ros.core.models.mlt import (correlate, embed, logistic_loss, MLTModelArgs,
                                               MLTNet, normalize_search, response_labels,
-                                              template)
+                                              template, window_response, window_template)
 import numpy as np
 import pytest
 import torch
@@ -76,6 +76,44 @@ def test_reassociated_correlation_equals_embedding_then_correlation():
     torch.testing.assert_close(correlate(ez, ex), ref, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(correlate(template(fz, w, a), normalize_search(fx, w, a)), ref,
                                rtol=1e-4, atol=1e-5)
+
+
+def test_window_normalisation_is_the_cosine_of_exemplar_and_search_window():
+    g = torch.Generator().manual_seed(4)
+    fz, fx = torch.randn(2, 8, 4, 4, generator=g), torch.randn(2, 3, 8, 9, 9, generator=g)
+    w, a = torch.randn(2, 12, 8, generator=g), torch.rand(2, 12, generator=g)
+    wa = w * a.unsqueeze(-1)
+    ez = torch.einsum('bkc,bchw->bkhw', wa, fz)
+    ex = torch.einsum('bkc,bschw->bskhw', wa, fx)
+    ref = torch.empty(2, 3, 6, 6)
+    for b in range(2):
+        for s in range(3):
+            for i in range(6):
+                for j in range(6):
+                    win = ex[b, s, :, i:i + 4, j:j + 4]
+                    ref[b, s, i, j] = (ez[b] * win).sum() / (ez[b].norm() * win.norm())
+    out = window_response(window_template(fz, w, a), fx, w, a)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    # Scaling a search image's features leaves every cosine unchanged.
+    fx2 = fx.clone()
+    fx2[0, 0] *= 7.0
+    torch.testing.assert_close(window_response(window_template(fz, w, a), fx2, w, a)[0, 0],
+                               out[0, 0], rtol=1e-4, atol=1e-5)
+
+
+def test_normalisation_is_a_model_argument(tiny_net):
+    with pytest.raises(ValueError, match='normalization'):
+        MLTModelArgs(**TINY, normalization='channel')
+    torch.manual_seed(0)
+    win = MLTNet(MLTModelArgs(**TINY, normalization='window')).eval()
+    win.load_state_dict(tiny_net.state_dict())
+    fz, fx, _ = _episode(tiny_net)
+    r_pos, r_win = tiny_net.matching.respond(fz, fx), win.matching.respond(fz, fx)
+    assert r_pos.shape == r_win.shape
+    assert not torch.allclose(r_pos, r_win)
+    # Both stay within out_scale * [-1, 1] + out_bias.
+    m = win.matching
+    assert bool((r_win.abs() <= m.out_scale.abs() + m.out_bias.abs() + 1e-4).all())
 
 
 def test_logistic_loss_balances_labels():

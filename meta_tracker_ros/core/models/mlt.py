@@ -22,6 +22,9 @@ from torch import nn
 import torch.nn.functional as F
 
 
+NORMALIZATIONS = ('position', 'window')
+
+
 @dataclass(frozen=True)
 class MLTModelArgs:
     """Everything needed to rebuild the network; stored in the weights file's metadata."""
@@ -36,6 +39,12 @@ class MLTModelArgs:
     search_size: int = 255
     context: float = 0.5            # SiamFC context margin around the target
     pos_radius: float = 16.0        # label radius in search-image pixels (SiamFC's r_pos)
+    # Feature L2 normalisation (section 3.2.1; the paper does not say over which axes):
+    # 'position' normalises each spatial feature vector, so every exemplar position, flat
+    # background included, weighs the same; 'window' normalises the exemplar embedding as a
+    # whole and each exemplar-sized search window as a whole (a normalised cross-correlation),
+    # so strongly textured positions dominate. Weights files without this key are 'position'.
+    normalization: str = 'position'
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -45,6 +54,9 @@ class MLTModelArgs:
             raise ValueError('search_size must exceed exemplar_size')
         if not 0.0 < self.keep_prob <= 1.0:
             raise ValueError(f'keep_prob must be in (0, 1], got {self.keep_prob}')
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f'normalization must be one of {NORMALIZATIONS}, '
+                             f'got {self.normalization!r}')
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MLTModelArgs:
@@ -140,6 +152,44 @@ def normalize_search(feats: torch.Tensor, weight: torch.Tensor,
     return (flat / sq.clamp(min=0.0).sqrt().clamp(min=eps)).reshape(b, s, c, h, w)
 
 
+def window_template(feats: torch.Tensor, weight: torch.Tensor,
+                    attention: torch.Tensor | None = None, eps: float = 1e-12) -> torch.Tensor:
+    """
+    Exemplar template for 'window' normalisation: W_a^T (e / |e|) with e = W_a z.
+
+    feats: (B, C, hz, wz). The embedding e (B, K, hz, wz) is normalised as one vector.
+    Returns (B, C, hz, wz).
+    """
+    b, c, h, w = feats.shape
+    wa = _scaled(weight, attention)
+    e = torch.matmul(wa, feats.reshape(b, c, h * w))
+    e = e / e.flatten(1).norm(dim=1).clamp(min=eps).view(b, 1, 1)
+    return torch.matmul(wa.transpose(1, 2), e).reshape(b, c, h, w)
+
+
+def window_response(exemplar_template: torch.Tensor, feats: torch.Tensor,
+                    weight: torch.Tensor, attention: torch.Tensor | None = None,
+                    eps: float = 1e-12) -> torch.Tensor:
+    """
+    Normalised cross-correlation: cosine of the exemplar embedding and each search window's.
+
+    exemplar_template: (B, C, hz, wz) from window_template; feats: (B, S, C, hx, wx).
+    Returns (B, S, hx-hz+1, wx-wz+1) in [-1, 1]. A window's squared norm is the box sum of
+    the per-position |W_a f|^2 = f^T (W_a^T W_a) f.
+    """
+    b, s, c, h, w = feats.shape
+    hz, wz = exemplar_template.shape[-2:]
+    wa = _scaled(weight, attention)
+    gram = torch.matmul(wa.transpose(1, 2), wa).unsqueeze(1)
+    flat = feats.reshape(b, s, c, h * w)
+    sq = (flat * torch.matmul(gram, flat)).sum(dim=2).clamp(min=0.0).reshape(b * s, 1, h, w)
+    win = F.avg_pool2d(sq, (hz, wz), stride=1).reshape(b, s, h - hz + 1, w - wz + 1)
+    # correlate averages over the hz*wz positions, and so does avg_pool2d: the ratio is the
+    # cosine once the window norm is taken as sqrt(hz*wz * mean).
+    corr = correlate(exemplar_template, feats)
+    return corr * ((hz * wz) ** 0.5) / win.sqrt().clamp(min=eps)
+
+
 def correlate(exemplar: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
     """
     Cross-correlation (eq. 1) summed over channels, averaged over exemplar positions.
@@ -204,16 +254,21 @@ class MatchingNetwork(nn.Module):
     def template(self, exemplar_feats: torch.Tensor, weight: torch.Tensor | None = None,
                  attention: torch.Tensor | None = None) -> torch.Tensor:
         """Map exemplar features to what respond_to correlates: shape (B, C, hz, wz)."""
-        return template(exemplar_feats, self._kernels(exemplar_feats.shape[0], weight),
-                        attention)
+        k = self._kernels(exemplar_feats.shape[0], weight)
+        if self.args.normalization == 'window':
+            return window_template(exemplar_feats, k, attention)
+        return template(exemplar_feats, k, attention)
 
     def respond_to(self, exemplar_template: torch.Tensor, search_feats: torch.Tensor,
                    weight: torch.Tensor | None = None,
                    attention: torch.Tensor | None = None) -> torch.Tensor:
         """Response maps (B, S, H, W) of a template against search features (B, S, C, ...)."""
         k = self._kernels(search_feats.shape[0], weight)
-        x = normalize_search(search_feats, k, attention)
-        return self.out_scale * correlate(exemplar_template, x) + self.out_bias
+        if self.args.normalization == 'window':
+            cos = window_response(exemplar_template, search_feats, k, attention)
+        else:
+            cos = correlate(exemplar_template, normalize_search(search_feats, k, attention))
+        return self.out_scale * cos + self.out_bias
 
     def respond(self, exemplar_feats: torch.Tensor, search_feats: torch.Tensor,
                 weight: torch.Tensor | None = None,
