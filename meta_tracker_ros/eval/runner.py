@@ -347,6 +347,9 @@ def run_tracker(spec: TrackerSpec, sequences: Seq[Sequence], results: str | Path
                     f'{len(sequences)} done)')
     with bar:
         if jobs <= 1:
+            # One thread here too: torch's default (all cores) oversubscribes the CPU when
+            # runs go side by side, and makes fps depend on what else the machine does.
+            _worker_init()
             for seq in todo:
                 bar.set_postfix_str(seq.name)
                 bar.update(run_sequence(spec, seq, tracker_dir, protocol))
