@@ -90,6 +90,31 @@ def test_scale_is_chosen_on_w5_after_an_update(tmp_path):
     assert np.abs(adapted - reference).max() > 1e-3
 
 
+@pytest.mark.parametrize('from_base', [True, False])
+def test_confidence_after_an_update_comes_from_w5_with_score_from_base(tmp_path, from_base):
+    frames, boxes = _frames(6)
+    tr = build_tracker('mlt', {**FAST, 'update_interval': 2, 'confidence_threshold': 0.0,
+                               'lost_threshold': 0.5, 'score_from_base': from_base,
+                               'update_check': 0}, _weights(tmp_path))
+    tr.initialize(frames[0], boxes[0])
+    tr.update(frames[1])
+    assert tr._updated
+    real = tr._responses
+
+    def flat_adapted(crops, base=False):
+        # The updated network answers with a flat, low response; w5 still sees the target.
+        adapted, w5 = real(crops, True)
+        return np.full_like(adapted, -8.0), (w5 if base else None)
+    tr._responses = flat_adapted
+    w5_peak = 1.0 / (1.0 + np.exp(-real([crop_square(frames[2], boxes[2].cx, boxes[2].cy,
+                                                     tr._search_side(), 151)], True)[1].max()))
+    r = tr.update(frames[2])
+    if from_base:
+        assert r.state == TrackState.TRACKING and 0.5 < r.score <= w5_peak + 1e-6
+    else:
+        assert r.state == TrackState.LOST and r.score < 0.01
+
+
 def test_mlt_mt_stays_fixed_and_mlt_mt_ft_finetunes(tmp_path):
     frames, boxes = _frames()
     w = _weights(tmp_path)
@@ -107,6 +132,27 @@ def test_mlt_mt_stays_fixed_and_mlt_mt_ft_finetunes(tmp_path):
         ft.update(f)
     assert ft._weight.shape == (1, 12, 16) and not torch.equal(ft._weight[0], w5[:, :, 0, 0])
     assert torch.equal(ft.net.matching.last.weight, w5)
+
+
+def test_update_check_keeps_only_kernels_that_fit_the_newest_contexts(tmp_path):
+    frames, boxes = _frames()
+    tr = build_tracker('mlt', {**FAST, 'update_interval': 1000, 'confidence_threshold': 0.0,
+                               'lost_threshold': 0.0, 'support_size': 2, 'update_check': 3},
+                       _weights(tmp_path))
+    tr.initialize(frames[0], boxes[0])
+    for f in frames[1:8]:
+        tr.update(f)
+    assert len(tr._memory) == 7
+    # The current kernels fit as well as themselves; zero kernels give a flat response
+    # (out_bias everywhere), which fits centred labels worse than the tracked target's.
+    assert tr._update_fits(tr._weight, tr._attention, [0, 1])
+    assert not tr._update_fits(torch.zeros_like(tr._weight), None, [0, 1])
+    # In the tracking loop a rejected update leaves the kernels as they were.
+    before = tr._weight.clone()
+    tr._update_fits = lambda *a: False
+    tr.config = type(tr.config)(**{**tr.config.to_dict(), 'update_interval': 1})
+    tr.update(frames[8])
+    assert tr.rejected_updates == 1 and torch.equal(tr._weight, before)
 
 
 def test_weights_refusals(tmp_path):
@@ -153,6 +199,22 @@ def test_lost_state_widens_the_search(tmp_path):
     # While lost the box stays where the target was last seen and the search grows.
     assert all(r.box == Box(boxes[0].x, boxes[0].y, 50, 40) for r in results)
     assert tr._lost_frames == 4
+
+
+def test_lost_search_waits_lost_patience_frames_before_widening(tmp_path, monkeypatch):
+    tr = build_tracker('mlt_mt', {**FAST, 'lost_threshold': 1.0, 'lost_search_step': 32,
+                                  'lost_patience': 2}, _weights(tmp_path))
+    frames, boxes = _frames(7)
+    sizes = []
+    real = tr._responses
+    monkeypatch.setattr(tr, '_responses',
+                        lambda crops, base=False: (sizes.append(crops[0].shape[0]),
+                                                   real(crops, base))[1])
+    tr.initialize(frames[0], boxes[0])
+    for f in frames[1:]:
+        tr.update(f)
+    # frame 1 is the normal search that finds the peak too low, then 2 patient frames.
+    assert sizes == [151, 151, 151, 183, 215, 247]
 
 
 def test_committed_weights_lose_and_find_the_target_again():
