@@ -171,7 +171,9 @@ def test_recorder_result_file_by_stamp(ros, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r['status'] for r in rows] == ['tracked', 'lost', 'tracked', 'tracked', 'no_result']
     assert [int(r['stamp_ns']) for r in rows] == [50_000_000_000 + 1000 * i for i in range(5)]
-    assert all(float(r['latency_ms']) >= 20.0 for r in rows[:4]), rows
+    # Detections were sent after every image was acknowledged (plus 20 ms), but the recorder's
+    # executor may run its image callbacks late on a loaded machine: only the order is certain.
+    assert all(float(r['latency_ms']) > 0.0 for r in rows[:4]), rows
     assert rows[4]['latency_ms'] == '' and rows[4]['image_receive_ns'] != ''
     first = rows[0]
     assert (first['score'], first['track_id'], first['class_id']) == ('0.75', 'track-7', 'target')
