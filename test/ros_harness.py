@@ -34,6 +34,17 @@ RELIABLE = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                       history=HistoryPolicy.KEEP_ALL)
 
 
+def _default_sigint() -> None:
+    """
+    Give the child the default SIGINT handling, as a terminal's foreground process has.
+
+    A test run started as a background job of a non-interactive shell (nohup make test &)
+    inherits SIGINT ignored, and a process that starts with SIGINT ignored rightly keeps
+    ignoring it; the tests that send SIGINT must not depend on how pytest was started.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class NodeProcess:
     """tracker_node (or any command line) in a subprocess, its output in a log file."""
 
@@ -42,7 +53,8 @@ class NodeProcess:
         self.log = log
         self._fh = open(log, 'w')
         self.proc = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})}, cwd=cwd)
+                                     env={**os.environ, **(env or {})}, cwd=cwd,
+                                     preexec_fn=_default_sigint)
 
     @classmethod
     def tracker_node(cls, log: Path, *ros_args: str) -> NodeProcess:
