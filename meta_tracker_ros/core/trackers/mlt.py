@@ -177,7 +177,6 @@ class _MLTBase:
         self._attention = None
         self._embed_exemplar()
         self._base_template = self._template
-        self._updated = False
         self._t = 1
         self._state = TrackState.TRACKING
 
@@ -205,7 +204,6 @@ class _MLTBase:
         self._fz: torch.Tensor | None = None
         self._template: torch.Tensor | None = None
         self._base_template: torch.Tensor | None = None
-        self._updated = False
         self._weight: torch.Tensor | None = None
         self._attention: torch.Tensor | None = None
         self._memory: deque[tuple[np.ndarray, np.ndarray]] = deque(
@@ -217,6 +215,11 @@ class _MLTBase:
 
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(crop_to_tensor_layout(crops)).to(self.device)
+
+    @property
+    def _updated(self) -> bool:
+        """Whether the last layer differs from w5 (an update has been kept)."""
+        return self._template is not self._base_template
 
     def _embed_exemplar(self) -> None:
         self._template = self.net.matching.template(self._fz, self._weight, self._attention)
@@ -356,6 +359,24 @@ class _MemoryTracker(_MLTBase):
                                self._search_size, pad)
             self._memory.append((crop, response))
 
+    def _maybe_update(self) -> None:
+        """Algorithm 1: every T frames, new kernels from the M lowest-entropy contexts."""
+        cfg = self.config
+        if self._t % cfg.update_interval or not self._memory:
+            return
+        picks = select_min_entropy([r for _, r in self._memory], cfg.support_size)
+        weight, attention = self._propose(*self._memory_features(picks))
+        if not self._update_fits(weight, attention, picks):
+            self.rejected_updates += 1
+            return
+        self._weight, self._attention = weight, attention
+        self._embed_exemplar()
+
+    def _propose(self, fx: torch.Tensor,
+                 labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return new last-layer kernels (1, K, C) and attention from contexts and labels."""
+        raise NotImplementedError
+
     def _update_fits(self, weight: torch.Tensor, attention: torch.Tensor | None,
                      picks: list[int]) -> bool:
         """
@@ -369,8 +390,9 @@ class _MemoryTracker(_MLTBase):
         not give delta.
         """
         n = self.config.update_check
-        check = [i for i in range(len(self._memory) - 1, -1, -1) if i not in set(picks)][:n]
-        if not n or not check:
+        chosen = set(picks)
+        check = [i for i in range(len(self._memory) - 1, -1, -1) if i not in chosen][:n]
+        if not check:
             return True
         fx, labels = self._memory_features(check)
         m = self.net.matching
@@ -387,22 +409,12 @@ class MLTTracker(_MemoryTracker):
 
     needs_meta_learner = True
 
-    def _maybe_update(self) -> None:
-        cfg = self.config
-        if self._t % cfg.update_interval or not self._memory:
-            return
-        picks = select_min_entropy([r for _, r in self._memory], cfg.support_size)
-        fx, labels = self._memory_features(picks)
-        m = self.net.matching
-        delta = compute_delta(m, self._fz, fx, labels)
+    def _propose(self, fx: torch.Tensor,
+                 labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. 2-4: delta from the chosen contexts, then [w5, w_target] and the attention."""
+        delta = compute_delta(self.net.matching, self._fz, fx, labels)
         with torch.no_grad():
-            weight, attention = self.net.adapted_kernels(delta)
-        if not self._update_fits(weight, attention, picks):
-            self.rejected_updates += 1
-            return
-        self._weight, self._attention = weight, attention
-        self._updated = True
-        self._embed_exemplar()
+            return self.net.adapted_kernels(delta)
 
 
 @register_tracker('mlt_mt_ft', config=MLTMTFTConfig, needs_weights=True,
@@ -410,20 +422,12 @@ class MLTTracker(_MemoryTracker):
 class MLTMTFTTracker(_MemoryTracker):
     """MLT-mt+ft (Table 2): the last layer fine-tuned online every 50 frames."""
 
-    def _maybe_update(self) -> None:
+    def _propose(self, fx: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Run finetune_steps Adam steps on the current last layer (section 4.2.1)."""
         cfg = self.config
-        if self._t % cfg.update_interval or not self._memory:
-            return
-        picks = select_min_entropy([r for _, r in self._memory], cfg.support_size)
-        fx, labels = self._memory_features(picks)
         w = finetune_last_layer(self.net.matching, self._fz, fx, labels, self._weight[0],
                                 cfg.finetune_steps, cfg.finetune_lr)
-        if not self._update_fits(w.unsqueeze(0), None, picks):
-            self.rejected_updates += 1
-            return
-        self._weight = w.unsqueeze(0)
-        self._updated = True
-        self._embed_exemplar()
+        return w.unsqueeze(0), None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
