@@ -9,7 +9,10 @@ included in the per-frame times), prints median / mean / p90 / max milliseconds 
 the median, and writes a JSON report with versions, configs and the weights' sha256.
 
     .venv/bin/python benchmarks/bench_mlt_speed.py [--frames 300] [--threads 1 2] \
-        [--out benchmarks/results/bench_mlt_speed.json]
+        [--precision float32 int8] [--out benchmarks/results/bench_mlt_speed.json]
+
+int8 is the trackers' quantize parameter (the backbone quantised after training, calibrated at
+load); its build time is not in the per-frame figures.
 
 The alexnet_mlt backbone has no committed weights (its meta-learner alone is 100 MB); its
 speed is measured with a randomly initialised network of the paper's shapes, which runs the
@@ -108,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--sequence', type=int, default=0, help='synth-test entry')
     p.add_argument('--trackers', nargs='+', default=['mlt', 'mlt_mt', 'mlt_mt_ft'])
     p.add_argument('--no-alexnet', action='store_true', help='skip the alexnet_mlt backbone')
+    p.add_argument('--precision', nargs='+', choices=['float32', 'int8'],
+                   default=['float32', 'int8'],
+                   help='backbone precision: float32 (optimize), int8 (the quantize parameter)')
     p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results'
                    / 'bench_mlt_speed.json')
     ns = p.parse_args(argv)
@@ -129,13 +135,14 @@ def main(argv: list[str] | None = None) -> int:
         if not ns.no_alexnet:
             files.append(('alexnet_mlt', alexnet_weights(Path(tmp))))
         for backbone, weights in files:
-            for threads in ns.threads:
+            for precision, threads in ((q, t) for q in ns.precision for t in ns.threads):
                 for name in ns.trackers:
-                    r = time_tracker(name, weights, frames, box, threads, {})
-                    r.update(backbone=backbone, weights=str(weights),
+                    r = time_tracker(name, weights, frames, box, threads,
+                                     {'quantize': precision == 'int8'})
+                    r.update(backbone=backbone, precision=precision, weights=str(weights),
                              weights_sha256=sha256_file(weights))
                     runs.append(r)
-                    print(f'{name:10s} {backbone:12s} threads={threads} '
+                    print(f'{name:10s} {backbone:12s} {precision:7s} threads={threads} '
                           f'median {r["median_ms"]:6.1f} ms ({r["fps_median"]:5.1f} fps)  '
                           f'mean {r["mean_ms"]:6.1f}  p90 {r["p90_ms"]:6.1f}  '
                           f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}',

@@ -7,7 +7,8 @@ import hashlib
 from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_layer,
                                                    response_entropy, select_min_entropy)
 from meta_tracker_ros.core.models.backbones import (AlexNetMLT, load_imagenet_mobilenet_v2,
-                                                    MOBILENET_V2_SHA256, MobileNetV2Cut)
+                                                    MOBILENET_V2_SHA256, MobileNetV2Cut,
+                                                    quantized_graph)
 from meta_tracker_ros.core.models.mlt import (correlate, embed, logistic_loss, MLTModelArgs,
                                               MLTNet, normalize_search, response_labels,
                                               template, window_response, window_template)
@@ -233,3 +234,22 @@ def test_frozen_prefix_graph_matches_eager_mode():
         net.freeze_prefix(0, 95)
         assert torch.equal(net(x), ref)
     assert not any(k.startswith('_frozen') for k in net.state_dict())
+
+
+def test_quantized_graph_runs_int8_and_stays_close_to_float():
+    torch.manual_seed(0)
+    net = MobileNetV2Cut(cut=7).eval()
+    net.load_imagenet()
+    rng = np.random.default_rng(0)
+    # Smooth random images (ImageNet-like statistics matter less than a spread of values).
+    base = torch.from_numpy(rng.uniform(0, 255, (12, 3, 16, 16)).astype(np.float32))
+    images = F.interpolate(base, size=(95, 95), mode='bilinear', align_corners=False)
+    graph = quantized_graph(net, images[:8])
+    assert 'quantized::' in str(graph.inlined_graph)
+    with torch.no_grad():
+        ref = net(images[8:])
+        out = graph(images[8:])
+    assert out.shape == ref.shape
+    assert not torch.equal(out, ref)
+    cos = F.cosine_similarity(out.flatten(1), ref.flatten(1), dim=1)
+    assert cos.min() > 0.9, cos

@@ -19,7 +19,7 @@ import torch
 TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 0.0625},
         'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
         'hidden': 16}
-FAST = {'optimize': False, 'response_upsample': 4}
+FAST = {'optimize': False, 'quantize': False, 'response_upsample': 4}
 
 
 def _weights(tmp_path: Path, stages=(1, 2), tracker='mlt', **args) -> Path:
@@ -217,7 +217,8 @@ def test_lost_search_waits_lost_patience_frames_before_widening(tmp_path, monkey
     assert sizes == [151, 151, 151, 183, 215, 247]
 
 
-def test_committed_weights_lose_and_find_the_target_again():
+@pytest.mark.parametrize('quantize', [False, True])
+def test_committed_weights_lose_and_find_the_target_again(quantize):
     bg = cv2.resize(natural_image('grass'), (640, 480))
     target = cv2.resize(natural_image('astronaut')[30:230, 150:350], (60, 60))
     frames, boxes = [], []
@@ -230,7 +231,7 @@ def test_committed_weights_lose_and_find_the_target_again():
             box = Box(x, y, 60, 60)
         frames.append(img)
         boxes.append(box)
-    tracker = build_tracker('mlt', {})
+    tracker = build_tracker('mlt', {'quantize': quantize})
     tracker.initialize(frames[0], boxes[0])
     results = [tracker.update(f) for f in frames[1:]]
     states = [r.state for r in results]
@@ -239,3 +240,13 @@ def test_committed_weights_lose_and_find_the_target_again():
     # The target came back 100 px from where it vanished: the widened search finds it.
     assert all(s == TrackState.TRACKING for s in states[18:])
     assert min(r.box.iou(b) for r, b in zip(results[18:], boxes[19:])) > 0.6
+
+
+def test_quantized_backbone_is_built_once_per_weights_and_process():
+    a = build_tracker('mlt_mt', {})
+    b = build_tracker('mlt', {'update_interval': 10})
+    f = build_tracker('mlt_mt', {'quantize': False})
+    assert a._features is b._features
+    assert 'quantized::' in str(a._features.inlined_graph)
+    assert f._features is not a._features
+    assert 'quantized::' not in str(f._features.inlined_graph)

@@ -179,6 +179,55 @@ def inference_graph(backbone: nn.Module, size: int) -> Callable[[torch.Tensor], 
     return graph
 
 
+def quantized_engine() -> str | None:
+    """
+    Name the int8 engine quantized_graph uses: oneDNN, x86 or fbgemm on x86, qnnpack on Arm.
+
+    None when this PyTorch build has none of them.
+    """
+    engines = torch.backends.quantized.supported_engines
+    for name in ('onednn', 'x86', 'fbgemm', 'qnnpack'):
+        if name in engines:
+            return name
+    return None
+
+
+def quantized_graph(backbone: nn.Module, calibration: torch.Tensor,
+                    batch: int = 4) -> Callable[[torch.Tensor], torch.Tensor]:
+    """
+    Quantise the backbone to int8 (post-training, static) and compile it with TorchScript.
+
+    calibration: (N, 3, H, W) images in [0, 255] whose activations set the int8 ranges
+    (per-channel weights, per-tensor activations; PyTorch's FX graph-mode quantisation with
+    the engine's default observers). For inference only, on a CPU. Sets
+    torch.backends.quantized.engine for the whole process (the packed weights belong to one
+    engine). The features differ from float32 ones by a few per cent (cosine similarity about
+    0.98 on MobileNetV2's cut): a speed option, measured in the README.
+    """
+    import copy
+
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    engine = quantized_engine()
+    if engine is None:
+        raise RuntimeError(f'this PyTorch build has no int8 engine '
+                           f'({torch.backends.quantized.supported_engines})')
+    torch.backends.quantized.engine = engine
+    model = copy.deepcopy(backbone).eval()
+    if getattr(model, '_frozen_prefix', None) is not None:
+        model._frozen_prefix = None
+    example = calibration[:1]
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        prepared = prepare_fx(model, get_default_qconfig_mapping(engine),
+                              example_inputs=(example,))
+        for i in range(0, calibration.shape[0], batch):
+            prepared(calibration[i:i + batch])
+        graph = torch.jit.freeze(torch.jit.trace(convert_fx(prepared), example))
+    return graph
+
+
 BACKBONES = ('alexnet_mlt', 'mobilenet_v2')
 
 
