@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     p.add_argument('--sequence', type=int, default=0, help='synth-test entry')
     p.add_argument('--trackers', nargs='+', default=['mlt', 'mlt_mt', 'mlt_mt_ft'])
-    p.add_argument('--no-alexnet', action='store_true', help='skip the alexnet_mlt backbone')
+    p.add_argument('--backbones', nargs='+', choices=['mobilenet_v2', 'alexnet_mlt'],
+                   default=['mobilenet_v2', 'alexnet_mlt'])
     p.add_argument('--precision', nargs='+', choices=['float32', 'int8'],
                    default=['float32', 'int8'],
                    help='backbone precision: float32 (optimize), int8 (the quantize parameter)')
@@ -131,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        files = [('mobilenet_v2', ns.weights)]
-        if not ns.no_alexnet:
+        files = [('mobilenet_v2', ns.weights)] if 'mobilenet_v2' in ns.backbones else []
+        if 'alexnet_mlt' in ns.backbones:
             files.append(('alexnet_mlt', alexnet_weights(Path(tmp))))
         for backbone, weights in files:
             for precision, threads in ((q, t) for q in ns.precision for t in ns.threads):
