@@ -89,6 +89,65 @@ def test_bad_images_are_rejected_with_reasons():
         conv.image_to_rgb(msg)
 
 
+@pytest.mark.parametrize('encoding', conv.SUPPORTED_ENCODINGS)
+@pytest.mark.parametrize('frame_id', ['', 'c', 'cam', 'camera_optical_frame'])
+def test_serialized_image_reads_like_the_deserialized_message(encoding, frame_id):
+    from rclpy.serialization import deserialize_message, serialize_message
+    from sensor_msgs.msg import Image
+
+    channels, dtype = conv._LAYOUT[encoding]
+    rng = np.random.default_rng(len(frame_id))
+    arr = rng.integers(0, np.iinfo(dtype).max, (6, 8, channels)).astype(dtype)
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = -3 if frame_id else 1_700_000_000, 999_999_999
+    msg = conv.numpy_to_image(arr, encoding, header)
+    msg.is_bigendian = len(frame_id) % 2
+    buf = serialize_message(msg)
+    ref = deserialize_message(buf, Image)
+    cdr = conv.image_from_cdr(buf)
+    assert cdr.header == ref.header
+    assert (cdr.height, cdr.width, cdr.encoding, cdr.is_bigendian, cdr.step) == (
+        ref.height, ref.width, ref.encoding, ref.is_bigendian, ref.step)
+    assert bytes(cdr.data) == bytes(ref.data)
+    assert np.array_equal(conv.image_to_rgb(cdr), conv.image_to_rgb(ref))
+
+
+def test_big_endian_cdr_image():
+    import struct
+
+    def string(text, pos):
+        raw = text.encode() + b'\x00'
+        pad = b'\x00' * ((4 - pos % 4) % 4)
+        return pad + struct.pack('>I', len(raw)) + raw
+
+    rgb = np.arange(18, dtype=np.uint8).reshape(2, 3, 3)
+    body = struct.pack('>iI', 12, 34)
+    body += string('cam', len(body))
+    body += b'\x00' * ((4 - len(body) % 4) % 4) + struct.pack('>II', 2, 3)
+    body += string('rgb8', len(body))
+    body += b'\x00'  # is_bigendian
+    body += b'\x00' * ((4 - len(body) % 4) % 4) + struct.pack('>I', 9)
+    body += b'\x00' * ((4 - len(body) % 4) % 4) + struct.pack('>I', 18) + rgb.tobytes()
+    cdr = conv.image_from_cdr(b'\x00\x00\x00\x00' + body)
+    stamp = cdr.header.stamp
+    assert (stamp.sec, stamp.nanosec, cdr.header.frame_id) == (12, 34, 'cam')
+    assert np.array_equal(conv.image_to_rgb(cdr), rgb)
+
+
+def test_serialized_image_errors():
+    from rclpy.serialization import serialize_message
+
+    buf = serialize_message(conv.rgb_to_image(_rgb(), 'rgb8'))
+    with pytest.raises(conv.ImageConversionError, match='truncated'):
+        conv.image_from_cdr(buf[:len(buf) - 5])
+    with pytest.raises(conv.ImageConversionError, match='truncated'):
+        conv.image_from_cdr(buf[:10])
+    with pytest.raises(conv.ImageConversionError, match='plain CDR'):
+        conv.image_from_cdr(b'\x00\x07\x00\x00' + buf[4:])
+    with pytest.raises(conv.ImageConversionError, match='plain CDR'):
+        conv.image_from_cdr(b'')
+
+
 def test_detection_round_trip():
     header = Header(frame_id='cam')
     header.stamp.sec, header.stamp.nanosec = 12, 345

@@ -52,7 +52,81 @@ _FROM_RGB = {
 SUPPORTED_ENCODINGS = tuple(sorted(_LAYOUT))
 
 
-def image_to_numpy(msg: Image) -> np.ndarray:
+class CdrImage:
+    """
+    A sensor_msgs/Image read from its serialized (CDR) form: the fields image_to_rgb uses.
+
+    data is a read-only memoryview into the serialized buffer (no copy of the pixels).
+    """
+
+    __slots__ = ('header', 'height', 'width', 'encoding', 'is_bigendian', 'step', 'data')
+
+    def __init__(self, header: Header, height: int, width: int, encoding: str,
+                 is_bigendian: int, step: int, data: memoryview) -> None:
+        self.header, self.height, self.width = header, height, width
+        self.encoding, self.is_bigendian, self.step, self.data = (encoding, is_bigendian,
+                                                                  step, data)
+
+
+_CDR_BE, _CDR_LE = b'\x00\x00', b'\x00\x01'
+
+
+def image_from_cdr(buf: bytes) -> CdrImage:
+    """
+    Parse a serialized sensor_msgs/Image (what a raw subscription takes) without copying.
+
+    rclpy's own deserialisation copies the pixels twice (into the C message, then into a Python
+    array): about 1 ms for a 640x480 rgb8 image on our CPU. This reads the fields in place:
+    plain CDR (XCDR1, little or big endian, as Fast DDS and Cyclone DDS send ROS 2 messages),
+    4-byte alignment counted from after the 4-byte encapsulation header. Raises
+    ImageConversionError for anything else (the caller can fall back to
+    rclpy.serialization.deserialize_message) or a truncated buffer.
+    """
+    view = memoryview(buf)
+    if len(view) < 4 or bytes(view[:2]) not in (_CDR_BE, _CDR_LE):
+        raise ImageConversionError('not a plain CDR message')
+    end = '<' if bytes(view[:2]) == _CDR_LE else '>'
+    body = view[4:]
+    pos = 0
+
+    def u32() -> int:
+        nonlocal pos
+        pos = (pos + 3) & ~3
+        if pos + 4 > len(body):
+            raise ImageConversionError('serialized image is truncated')
+        value = int.from_bytes(body[pos:pos + 4], 'little' if end == '<' else 'big')
+        pos += 4
+        return value
+
+    def string() -> str:
+        nonlocal pos
+        n = u32()
+        if pos + n > len(body):
+            raise ImageConversionError('serialized image is truncated')
+        text = bytes(body[pos:pos + n]).rstrip(b'\x00').decode('utf-8', 'replace')
+        pos += n
+        return text
+
+    sec = u32()
+    nanosec = u32()
+    header = Header(frame_id=string())
+    header.stamp.sec = sec - (1 << 32) if sec >= 1 << 31 else sec
+    header.stamp.nanosec = nanosec
+    height, width = u32(), u32()
+    encoding = string()
+    if pos + 1 > len(body):
+        raise ImageConversionError('serialized image is truncated')
+    is_bigendian = body[pos]
+    pos += 1
+    step = u32()
+    n = u32()
+    if pos + n > len(body):
+        raise ImageConversionError(f'serialized image is truncated: {len(body) - pos} of {n} '
+                                   f'data bytes')
+    return CdrImage(header, height, width, encoding, is_bigendian, step, body[pos:pos + n])
+
+
+def image_to_numpy(msg: Image | CdrImage) -> np.ndarray:
     """Image -> (H, W, C) array in the message's own encoding (a view where possible)."""
     enc = msg.encoding
     if enc not in _LAYOUT:
@@ -82,7 +156,7 @@ def image_to_numpy(msg: Image) -> np.ndarray:
     return arr.reshape(height, width, channels).astype(dtype, copy=False)
 
 
-def image_to_rgb(msg: Image) -> np.ndarray:
+def image_to_rgb(msg: Image | CdrImage) -> np.ndarray:
     """Image -> (H, W, 3) uint8 RGB, C-contiguous (16-bit data scaled by 1/256)."""
     arr = image_to_numpy(msg)
     if arr.dtype == np.uint16:

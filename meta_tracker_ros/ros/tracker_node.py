@@ -38,6 +38,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -124,7 +125,9 @@ class TrackerNode(Node):
         else:
             image_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
                                    history=HistoryPolicy.KEEP_LAST)
-        self.create_subscription(Image, 'image', self._on_image, image_qos)
+        # Raw: the serialized image is parsed in place (conv.image_from_cdr), which saves the
+        # two copies of rclpy's deserialisation (0.4 ms of a 640x480 rgb8 frame).
+        self.create_subscription(Image, 'image', self._on_image_raw, image_qos, raw=True)
         self.create_subscription(Detection2D, 'target/init', self._on_init, 10)
         self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos)
         self._pub_det = self.create_publisher(Detection2DArray, 'detections', 10)
@@ -259,7 +262,19 @@ class TrackerNode(Node):
                 self.declare_parameter(full, default, _descriptor(info))
 
     # ---------------------------------------------------------------- callbacks
-    def _on_image(self, msg: Image) -> None:
+    def _on_image_raw(self, data: bytes) -> None:
+        try:
+            msg: Image | conv.CdrImage = conv.image_from_cdr(data)
+        except conv.ImageConversionError:
+            try:  # not plain CDR (another middleware's encoding): let rclpy read it
+                msg = deserialize_message(data, Image)
+            except Exception as exc:  # noqa: B902 - whatever the middleware's decoder raises
+                self._stats['bad_images'] += 1
+                self._error_throttled(f'image dropped: cannot deserialize it: {exc}')
+                return
+        self._on_image(msg)
+
+    def _on_image(self, msg: Image | conv.CdrImage) -> None:
         try:
             rgb = conv.image_to_rgb(msg)
         except conv.ImageConversionError as exc:
