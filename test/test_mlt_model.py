@@ -8,7 +8,7 @@ from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_
                                                    response_entropy, select_min_entropy)
 from meta_tracker_ros.core.models.backbones import (AlexNetMLT, load_imagenet_mobilenet_v2,
                                                     MOBILENET_V2_SHA256, MobileNetV2Cut,
-                                                    quantized_graph)
+                                                    quantized_graph, ResidualAdapter)
 from meta_tracker_ros.core.models.mlt import (correlate, embed, logistic_loss, MLTModelArgs,
                                               MLTNet, normalize_search, response_labels,
                                               template, window_response, window_template)
@@ -253,3 +253,21 @@ def test_quantized_graph_runs_int8_and_stays_close_to_float():
     assert not torch.equal(out, ref)
     cos = F.cosine_similarity(out.flatten(1), ref.flatten(1), dim=1)
     assert cos.min() > 0.9, cos
+
+
+def test_residual_adapter_starts_as_identity_and_learns():
+    torch.manual_seed(0)
+    plain = MobileNetV2Cut(cut=5).eval()
+    adapted = MobileNetV2Cut(cut=5, adapter=1, adapter_hidden=8).eval()
+    adapted.features.load_state_dict(plain.features.state_dict())
+    assert isinstance(adapted.adapter[0], ResidualAdapter)
+    x = torch.rand(2, 3, 63, 63) * 255
+    with torch.no_grad():
+        torch.testing.assert_close(adapted(x), plain(x))
+    loss = adapted(x).square().mean()
+    loss.backward()
+    assert adapted.adapter[0].conv2.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='adapter'):
+        MobileNetV2Cut(cut=7, adapter=9)
+    # The committed default has no adapter, so its weights files hold no adapter tensors.
+    assert not any('adapter' in k for k in MobileNetV2Cut(cut=7).state_dict())

@@ -172,3 +172,18 @@ def test_lost_threshold_choice_and_suite_guard(tmp_path):
     for suite in ('synth-test', 'synth-long'):
         with pytest.raises(SystemExit):
             calibrate_main(['--weights', str(tmp_path / 'w.st'), '--suite', suite])
+
+
+def test_stage1_trains_the_adapter_with_the_frozen_prefix():
+    from training.config import TrainConfig
+    from training.train import set_train_mode
+
+    net = MLTNet(MLTModelArgs(backbone='mobilenet_v2',
+                              backbone_args={'cut': 5, 'adapter': 1, 'adapter_hidden': 8}))
+    cfg = TrainConfig(stage=1, run_dir='r', output='o.st', data=[{'synth': 'synth-train'}],
+                      freeze_backbone_layers=4)
+    params = {id(p) for p in set_train_mode(net, cfg)}
+    backbone = net.matching.backbone
+    assert all(id(p) in params for p in backbone.adapter.parameters())
+    assert not any(id(p) in params for p in backbone.features[:4].parameters())
+    assert id(net.matching.last.weight) in params

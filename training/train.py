@@ -117,6 +117,8 @@ def set_train_mode(net: MLTNet, cfg: TrainConfig) -> list[torch.nn.Parameter]:
                 continue
             for p in block.parameters():
                 p.requires_grad_(True)
+        for p in getattr(m.backbone, 'adapter', torch.nn.Sequential()).parameters():
+            p.requires_grad_(True)
         if pretrained:
             for mod in m.backbone.modules():
                 if isinstance(mod, torch.nn.BatchNorm2d):

@@ -60,25 +60,52 @@ class AlexNetMLT(nn.Module):
         return self.layers(images * (1.0 / 255.0) - 0.5)
 
 
+class ResidualAdapter(nn.Module):
+    """
+    x + conv1x1(relu(conv3x3(x))): a trainable non-linear layer between the cut and w5.
+
+    The 1x1 starts at zero, so a fresh adapter passes the ImageNet features through unchanged.
+    """
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.conv2 = nn.Conv2d(hidden, channels, 1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Add the residual to x (N, C, h, w)."""
+        return x + self.conv2(torch.relu(self.conv1(x)))
+
+
 class MobileNetV2Cut(nn.Module):
     """
     torchvision MobileNetV2 features[:cut] (cut 5..7 ends at stride 8 with 32 channels).
 
     This replaces the paper's AlexNet-like layers 1-4 with an ImageNet-initialised network that
-    is faster on a CPU; the 1x1 w5 on top keeps the paper's role (core.models.mlt).
+    is faster on a CPU; the 1x1 w5 on top keeps the paper's role (core.models.mlt). adapter > 0
+    adds that many ResidualAdapter layers (hidden width adapter_hidden) after the cut: the cut's
+    32 channels reach w5 through a linear bottleneck, so without them the matching is a linear
+    metric on fixed-by-block features (an option under study; 0 is the committed default).
     """
 
-    def __init__(self, cut: int = 7) -> None:
+    def __init__(self, cut: int = 7, adapter: int = 0, adapter_hidden: int = 64) -> None:
         super().__init__()
         from torchvision.models import mobilenet_v2
 
         if not 2 <= cut <= 18:
             raise ValueError(f'mobilenet_v2 cut must be in 2..18, got {cut}')
+        if not 0 <= adapter <= 8 or adapter_hidden < 1:
+            raise ValueError(f'adapter must be in 0..8 and adapter_hidden >= 1, got {adapter}, '
+                             f'{adapter_hidden}')
         self.cut = cut
         self.features = mobilenet_v2().features[:cut]
         last = self.features[-1]
         self.out_channels = int(last.out_channels if hasattr(last, 'out_channels')
                                 else last[0].out_channels)
+        self.adapter = nn.Sequential(*(ResidualAdapter(self.out_channels, adapter_hidden)
+                                       for _ in range(adapter)))
         self.stride = 2 ** sum(1 for m in self.features.modules()
                                if isinstance(m, nn.Conv2d) and m.stride == (2, 2))
         self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0,
@@ -92,11 +119,11 @@ class MobileNetV2Cut(nn.Module):
         """Map images (N, 3, H, W) in [0, 255] to features (N, C, h, w)."""
         x = (images - self.mean) * self.inv_std
         if self._frozen_prefix is None:
-            return self.features(x)
+            return self.adapter(self.features(x))
         n, graph = self._frozen_prefix
         with torch.no_grad():
             x = graph(x)
-        return self.features[n:](x)
+        return self.adapter(self.features[n:](x))
 
     def freeze_prefix(self, n: int, size: int) -> None:
         """
