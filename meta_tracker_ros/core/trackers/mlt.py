@@ -106,8 +106,8 @@ class MLTMTConfig(TrackerConfig):
     score_from_base: bool = param(True, 'after an update, take the confidence (lost '
                                   'decision, reported score, tau) from the response of w5 at the '
                                   'chosen position (deviation, see module doc)')
-    optimize: bool = param(True, 'run the backbone as a frozen TorchScript graph with oneDNN '
-                           '(same weights; CPU only)')
+    optimize: bool = param(True, 'run the float32 backbone (quantize false) as a frozen '
+                           'TorchScript graph with oneDNN (same weights; CPU only)')
     quantize: bool = param(True, 'run the backbone in int8 on a CPU (post-training '
                            'quantisation calibrated at load on natural-image patches; about 6 s '
                            'once per process; 20 per cent faster, same AUC on synth-dev; see '
