@@ -9,9 +9,10 @@ from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_
 from meta_tracker_ros.core.models.backbones import (AlexNetMLT, load_imagenet_mobilenet_v2,
                                                     MOBILENET_V2_SHA256, MobileNetV2Cut,
                                                     quantized_graph, ResidualAdapter)
-from meta_tracker_ros.core.models.mlt import (correlate, embed, logistic_loss, MLTModelArgs,
-                                              MLTNet, normalize_search, response_labels,
-                                              template, window_response, window_template)
+from meta_tracker_ros.core.models.mlt import (correlate, embed, exemplar_weights,
+                                              logistic_loss, MLTModelArgs, MLTNet,
+                                              normalize_search, response_labels, template,
+                                              window_response, window_template)
 import numpy as np
 import pytest
 import torch
@@ -271,3 +272,19 @@ def test_residual_adapter_starts_as_identity_and_learns():
         MobileNetV2Cut(cut=7, adapter=9)
     # The committed default has no adapter, so its weights files hold no adapter tensors.
     assert not any('adapter' in k for k in MobileNetV2Cut(cut=7).state_dict())
+
+
+def test_exemplar_weights_favour_the_target_box():
+    w = exemplar_weights((16, 16), (40.0, 16.0), 8, 0.3)
+    assert w.shape == (16, 16)
+    assert float(w.mean()) == pytest.approx(1.0)
+    # Positions 7 and 8 are 4 px from the centre, inside a 40x16 box; the corners are not.
+    assert float(w[7, 7]) == pytest.approx(float(w.max()))
+    assert float(w[0, 0]) == pytest.approx(float(w.min()))
+    assert float(w[7, 7]) / float(w[0, 0]) == pytest.approx(1.0 / 0.3)
+    # The box is wider than tall: the weights reach farther along x than along y.
+    assert float(w[7, 10]) > float(w[10, 7])
+    torch.testing.assert_close(exemplar_weights((16, 16), (40.0, 16.0), 8, 1.0),
+                               torch.ones(16, 16))
+    with pytest.raises(ValueError):
+        exemplar_weights((16, 16), (40.0, 16.0), 8, 1.5)

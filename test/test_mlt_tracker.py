@@ -250,3 +250,26 @@ def test_quantized_backbone_is_built_once_per_weights_and_process():
     assert 'quantized::' in str(a._features.inlined_graph)
     assert f._features is not a._features
     assert 'quantized::' not in str(f._features.inlined_graph)
+
+
+def test_exemplar_background_weighs_the_template_positions(tmp_path):
+    w = _weights(tmp_path)
+    frames, boxes = _frames(3)
+    plain = build_tracker('mlt_mt', {**FAST, 'exemplar_background': 1.0}, w)
+    focused = build_tracker('mlt_mt', {**FAST, 'exemplar_background': 0.2}, w)
+    # A flat box: the tiny network's 3x3 exemplar map has positions outside it.
+    flat = Box(boxes[0].x, boxes[0].y + 16.0, 50.0, 8.0)
+    for tr in (plain, focused):
+        tr.initialize(frames[0], flat)
+    assert plain._exemplar_mask is None
+    mask = focused._exemplar_mask
+    assert mask.shape == plain._template.shape[-2:]
+    torch.testing.assert_close(focused._template, plain._template * mask)
+    assert float(mask.min()) < float(mask.max())
+    crops = [crop_square(frames[1], flat.cx + 3.0, flat.cy + 2.0, plain._search_side(), 151)]
+    assert np.abs(focused._responses(crops)[0] - plain._responses(crops)[0]).max() > 1e-3
+    # Re-initialising on a box of another shape makes a new mask; reset drops it.
+    focused.initialize(frames[0], Box(boxes[0].x + 21.0, boxes[0].y, 8.0, 40.0))
+    assert not torch.equal(focused._exemplar_mask, mask)
+    focused.reset()
+    assert focused._exemplar_mask is None

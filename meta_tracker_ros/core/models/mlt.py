@@ -100,6 +100,30 @@ def response_labels(size: int, stride: int, offsets: torch.Tensor, radius: float
     return inside.float() * 2.0 - 1.0
 
 
+def exemplar_weights(shape: tuple[int, int], target_wh: tuple[float, float], stride: int,
+                     background: float) -> torch.Tensor:
+    """
+    Weights (h, w) of the exemplar template's positions: 1 on the target, background elsewhere.
+
+    shape: the exemplar feature map's (h, w); target_wh: the target's size in exemplar pixels,
+    centred in the exemplar. A position's weight is its overlap with the target box grown by
+    half a stride (linear over one stride), blended with background; the weights are scaled
+    to mean 1, so a template that matches everywhere keeps its response. background = 1
+    gives all ones (the paper's template, every position weighing the same).
+    """
+    h, w = shape
+    if not 0.0 <= background <= 1.0:
+        raise ValueError(f'background must be in [0, 1], got {background}')
+    tw, th = (max(float(v), 0.0) for v in target_wh)
+    xs = (torch.arange(w, dtype=torch.float32) - (w - 1) / 2.0).abs() * stride
+    ys = (torch.arange(h, dtype=torch.float32) - (h - 1) / 2.0).abs() * stride
+    mx = ((tw / 2.0 + stride / 2.0 - xs) / stride).clamp(0.0, 1.0)
+    my = ((th / 2.0 + stride / 2.0 - ys) / stride).clamp(0.0, 1.0)
+    weights = background + (1.0 - background) * torch.outer(my, mx)
+    mean = weights.mean()
+    return weights / mean if mean > 0 else torch.ones(h, w)
+
+
 def _scaled(weight: torch.Tensor, attention: torch.Tensor | None) -> torch.Tensor:
     """Fold a channel attention (B, K) into the kernels (B, K, C): a_k * w_k."""
     return weight if attention is None else weight * attention.unsqueeze(-1)
