@@ -104,7 +104,7 @@ class MLTMTConfig(TrackerConfig):
                              min=0.01, max=1.0)
     max_scale: float = param(5.0, 'largest target size relative to the initial one',
                              min=1.0, max=100.0)
-    lost_threshold: float = param(0.70, 'peak confidence (sigmoid of the response) below '
+    lost_threshold: float = param(0.82, 'peak confidence (sigmoid of the response) below '
                                   'which the target is reported lost (calibrated on '
                                   'synth-dev by training/calibrate_lost.py)', min=0.0, max=1.0)
     lost_patience: int = param(5, 'lost frames searched like tracked ones (same region and '
