@@ -95,9 +95,9 @@ class MLTMTConfig(TrackerConfig):
     window_influence: float = param(0.25, 'cosine window weight on the response',
                                     min=0.0, max=1.0)
     exemplar_background: float = param(0.3, 'weight of the exemplar template positions '
-                                        'outside the target box (1 = the paper: all '
-                                        'positions alike; deviation, see module doc)',
-                                        min=0.0, max=1.0)
+                                       'outside the target box (1 = the paper: all '
+                                       'positions alike; deviation, see module doc)',
+                                       min=0.0, max=1.0)
     response_upsample: int = param(16, 'bicubic upsampling factor of the response',
                                    min=1, max=32)
     min_scale: float = param(0.2, 'smallest target size relative to the initial one',
