@@ -288,3 +288,8 @@ def test_exemplar_weights_favour_the_target_box():
                                torch.ones(16, 16))
     with pytest.raises(ValueError):
         exemplar_weights((16, 16), (40.0, 16.0), 8, 1.5)
+    # A (B, 2) tensor of sizes gives one map per row, each the same as its pair's.
+    batch = exemplar_weights((16, 16), torch.tensor([[40.0, 16.0], [16.0, 40.0]]), 8, 0.3)
+    assert batch.shape == (2, 16, 16)
+    torch.testing.assert_close(batch[0], w)
+    torch.testing.assert_close(batch[1], w.T)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import cv2
-from meta_tracker_ros.core.models.mlt import logistic_loss, MLTModelArgs, MLTNet
+from meta_tracker_ros.core.models.mlt import exemplar_weights, logistic_loss, MLTModelArgs, MLTNet
 from meta_tracker_ros.core.weights import load_weights
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ import torch
 from training.calibrate_lost import choose_threshold, main as calibrate_main
 from training.config import TrainConfig, TrainConfigError
 from training.datasets import build_videos, synthetic_videos, videos_from_dataset
-from training.objectives import labels_for
+from training.objectives import labels_for, matching_objective
 from training.samplers import Augment, CropMaker, PairSampler
 from training.train import collate, main
 import yaml
@@ -42,9 +42,9 @@ def _stage1(tmp_path, name, iterations, **extra):
     return _write(tmp_path, name, **values)
 
 
-def _fixed_batch():
+def _fixed_batch(exemplar=87, search=151):
     videos = synthetic_videos('synth-train', 1, 40, first=7)
-    crops = CropMaker(87, 151)
+    crops = CropMaker(exemplar, search)
     sampler = PairSampler(videos, crops, Augment(translate=8.0))
     rng = np.random.default_rng(99)
     return collate([sampler.sample(rng) for _ in range(8)])
@@ -107,6 +107,45 @@ def test_stage2_trains_only_the_meta_learner(tmp_path):
     assert float(s2['meta_learner.delta_scale']) != 1.0
     log = [json.loads(line) for line in (tmp_path / 's2' / 'log.jsonl').read_text().splitlines()]
     assert {'loss', 'loss_base', 'loss_heldout', 'delta_rms'} <= set(log[-1])
+
+
+def test_training_weighs_the_template_like_the_tracker(tmp_path):
+    # A 127-pixel exemplar, so the template has positions off the target.
+    args = dict(TINY, exemplar_size=127, search_size=191)
+    batch = _fixed_batch(127, 191)
+    # The sampler's target size is the box scaled as the exemplar crop scales it.
+    wh = batch['exemplar_wh']
+    assert wh.shape == (8, 2) and bool((wh > 0).all()) and bool((wh < 127).all())
+    torch.manual_seed(0)
+    net = MLTNet(MLTModelArgs(**args))
+    net.eval()
+    with torch.no_grad():
+        plain, _ = matching_objective(net.matching, net.matching, batch, 1.0)
+        weighted, _ = matching_objective(net.matching, net.matching, batch, 0.3)
+        m = net.matching
+        size = m.exemplar_feat_size
+        mask = exemplar_weights((size, size), wh, m.stride, 0.3)
+        assert float(mask.min()) < 1.0 < float(mask.max())
+        fz = m.features(batch['exemplar'])
+        fx = m.features(batch['search'].flatten(0, 1)).unsqueeze(1)
+        expected = logistic_loss(m.respond_to(m.template(fz) * mask.unsqueeze(1), fx),
+                                 labels_for(m, batch['offset'])).mean()
+    assert float(weighted) == pytest.approx(float(expected), rel=1e-5)
+    assert abs(float(weighted) - float(plain)) > 1e-4
+    # Both stages train with it and record it.
+    main(['--config', _stage1(tmp_path, 'w1', 2, exemplar_background=0.3)])
+    cfg = _write(tmp_path, 'w2', stage=2, run_dir=str(tmp_path / 'w2'),
+                 output=str(tmp_path / 'w2.st'), init_from=str(tmp_path / 'w1.st'), data=SYNTH,
+                 iterations=2, batch_size=2, support=2, contexts=4, bank_slots=3,
+                 bank_contexts=5, delta_scale_batches=1, seed=4, log_every=1,
+                 exemplar_background=0.3)
+    assert main(['--config', cfg]) == 0
+    _, meta = load_weights(tmp_path / 'w2.st', accept='mlt')
+    assert meta.training_config['stage1']['exemplar_background'] == 0.3
+    assert meta.training_config['stage2']['exemplar_background'] == 0.3
+    with pytest.raises(TrainConfigError, match='exemplar_background'):
+        TrainConfig.from_dict({'stage': 1, 'run_dir': 'r', 'output': 'o', 'data': SYNTH,
+                               'exemplar_background': 1.5})
 
 
 def test_config_and_data_sources_are_checked(tmp_path):

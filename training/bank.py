@@ -34,32 +34,35 @@ class FeatureBank:
         self._fz: list[torch.Tensor] = []
         self._fx: list[torch.Tensor] = []
         self._off: list[torch.Tensor] = []
+        self._wh: list[torch.Tensor] = []
         self._next = 0
 
     def _episode(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor,
-                                                          torch.Tensor]:
+                                                          torch.Tensor, torch.Tensor]:
         s = self.sampler.sample(rng)
         with torch.no_grad():
             fz = self.features(torch.from_numpy(s['exemplar'][None]))[0]
             fx = self.features(torch.from_numpy(s['search']))
         # float16 halves the bank's memory; features are small-valued activations.
-        return fz.half(), fx.half(), torch.from_numpy(s['offset'])
+        return fz.half(), fx.half(), torch.from_numpy(s['offset']), torch.from_numpy(
+            s['exemplar_wh'])
 
     def fill(self, rng: np.random.Generator, progress: Callable | None = None) -> None:
         """Fill every slot (at start and after a resume)."""
-        self._fz, self._fx, self._off = [], [], []
+        self._fz, self._fx, self._off, self._wh = [], [], [], []
         for _ in (progress(range(self.slots)) if progress else range(self.slots)):
-            fz, fx, off = self._episode(rng)
+            fz, fx, off, wh = self._episode(rng)
             self._fz.append(fz)
             self._fx.append(fx)
             self._off.append(off)
+            self._wh.append(wh)
         self._next = 0
 
     def refresh(self, rng: np.random.Generator) -> None:
         """Replace the oldest `refresh` slots with new episodes."""
         for _ in range(self.refresh_count):
             i = self._next
-            self._fz[i], self._fx[i], self._off[i] = self._episode(rng)
+            self._fz[i], self._fx[i], self._off[i], self._wh[i] = self._episode(rng)
             self._next = (i + 1) % self.slots
 
     def batch(self, rng: np.random.Generator, batch_size: int,
@@ -76,4 +79,5 @@ class FeatureBank:
             fx.append(self._fx[i][j].float())
             off.append(self._off[i][j])
         return {'exemplar_feats': torch.stack(fz), 'search_feats': torch.stack(fx),
-                'offset': torch.stack(off)}
+                'offset': torch.stack(off),
+                'exemplar_wh': torch.stack([self._wh[i] for i in picks])}

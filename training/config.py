@@ -29,6 +29,9 @@ class TrainConfig:
     episodes with bank_contexts patches each, bank_refresh of them replaced per step.
     max_minutes bounds the stage's wall-clock time (counted across resumes); iterations
     bounds its steps; whichever comes first ends the stage.
+    exemplar_background: weight of the exemplar template's positions off the target box in
+    the loss (1 = the paper, every position alike; the tracker's exemplar_background, so
+    training and tracking score the same template; a deviation).
     """
 
     stage: int
@@ -56,6 +59,7 @@ class TrainConfig:
     bank_slots: int = 0
     bank_contexts: int = 24
     bank_refresh: int = 1
+    exemplar_background: float = 1.0
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -77,6 +81,9 @@ class TrainConfig:
                                    'contexts')
         if self.support > self.contexts:
             raise TrainConfigError("support (M) must not exceed contexts (M')")
+        if not 0.0 <= self.exemplar_background <= 1.0:
+            raise TrainConfigError(f'exemplar_background must be in [0, 1], got '
+                                   f'{self.exemplar_background!r}')
         if self.lr <= 0:
             raise TrainConfigError(f'lr must be positive, got {self.lr}')
 

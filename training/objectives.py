@@ -4,7 +4,12 @@
 Objectives `batch -> (loss, stats)` for MLT's two training stages (paper section 3.2).
 
 batch: 'exemplar' (B, 3, 127, 127), 'search' (B, S, 3, 255, 255) float in [0, 255],
-'offset' (B, S, 2) target centre relative to the search centre in search pixels.
+'offset' (B, S, 2) target centre relative to the search centre in search pixels,
+'exemplar_wh' (B, 2) the target's size in the exemplar.
+
+exemplar_background < 1 weighs the exemplar template's positions off the target box that much
+(core.models.mlt.exemplar_weights), as the tracker does (MLT's exemplar_background); 1 is the
+paper's template, every position alike.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 from typing import Callable
 
 from meta_tracker_ros.core.meta.mlt_update import compute_delta
-from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork, response_labels
+from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, MatchingNetwork,
+                                              response_labels)
 import torch
 from torch import nn
 
@@ -23,10 +29,21 @@ def labels_for(matching: MatchingNetwork, offsets: torch.Tensor) -> torch.Tensor
                            matching.args.pos_radius)
 
 
+def exemplar_mask(matching: MatchingNetwork, batch: dict[str, torch.Tensor],
+                  background: float) -> torch.Tensor | None:
+    """(B, hz, wz) template position weights of a batch, or None when background is 1."""
+    if background >= 1.0:
+        return None
+    size = matching.exemplar_feat_size
+    return exemplar_weights((size, size), batch['exemplar_wh'], matching.stride, background)
+
+
 def matching_objective(model: nn.Module, matching: MatchingNetwork,
-                       batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+                       batch: dict[str, torch.Tensor],
+                       background: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Stage 1 (section 3.2.1): eq. 6 on (x, z) pairs. model is matching or its DDP wrapper."""
-    response = model(batch['exemplar'], batch['search'])
+    mask = exemplar_mask(matching, batch, background)
+    response = model(batch['exemplar'], batch['search'], mask)
     labels = labels_for(matching, batch['offset'])
     loss = logistic_loss(response, labels).mean()
     with torch.no_grad():
@@ -48,12 +65,13 @@ def episode_features(features: Callable[[torch.Tensor], torch.Tensor],
         b, s = batch['search'].shape[:2]
         fx = features(batch['search'].flatten(0, 1))
     return {'exemplar_feats': fz, 'search_feats': fx.view(b, s, *fx.shape[1:]),
-            'offset': batch['offset']}
+            'offset': batch['offset'], 'exemplar_wh': batch['exemplar_wh']}
 
 
 def meta_objective(meta_learner: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
                    matching: MatchingNetwork, batch: dict[str, torch.Tensor],
-                   support: int) -> tuple[torch.Tensor, dict[str, float]]:
+                   support: int, background: float = 1.0) -> tuple[torch.Tensor,
+                                                                   dict[str, float]]:
     """
     Stage 2 (section 3.2.2, eq. 7) with the matching network fixed.
 
@@ -65,14 +83,15 @@ def meta_objective(meta_learner: Callable[[torch.Tensor], tuple[torch.Tensor, to
     fz, fx = batch['exemplar_feats'], batch['search_feats']
     b, s = fx.shape[:2]
     labels = labels_for(matching, batch['offset'])
-    delta = compute_delta(matching, fz, fx[:, :support], labels[:, :support])
+    mask = exemplar_mask(matching, batch, background)
+    delta = compute_delta(matching, fz, fx[:, :support], labels[:, :support], mask)
     w_target, attention = meta_learner(delta)
     w5 = matching.last_weight().detach().unsqueeze(0).expand(b, -1, -1)
     weight = torch.cat([w5, w_target], dim=1)
-    per_map = logistic_loss(matching.respond(fz, fx, weight, attention), labels)
+    per_map = logistic_loss(matching.respond(fz, fx, weight, attention, mask), labels)
     loss = per_map.mean()
     with torch.no_grad():
-        base = logistic_loss(matching.respond(fz, fx), labels)
+        base = logistic_loss(matching.respond(fz, fx, exemplar_mask=mask), labels)
         held = slice(support, s)
         stats = {
             'loss': float(loss.detach()),

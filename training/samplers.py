@@ -76,6 +76,12 @@ class CropMaker:
         side = context_size(w, h, self.context)
         return _chw(crop_square(image, x + w / 2, y + h / 2, side, self.exemplar_size))
 
+    def exemplar_target_size(self, box: np.ndarray) -> np.ndarray:
+        """(2,) the target's (w, h) in exemplar pixels, for the template weights."""
+        w, h = float(box[2]), float(box[3])
+        scale = self.exemplar_size / context_size(w, h, self.context)
+        return np.array([w * scale, h * scale], dtype=np.float32)
+
     def search(self, image: np.ndarray, box: np.ndarray, aug: Augment,
                rng: np.random.Generator, photometric: bool,
                flip: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +122,11 @@ class PairSampler:
         self.crops, self.aug, self.max_gap = crops, aug, max_gap
 
     def sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Sample an exemplar (3, 127, 127), a search (1, 3, 255, 255) and its offset (1, 2)."""
+        """
+        Sample an exemplar (3, 127, 127), a search (1, 3, 255, 255) and its offset (1, 2).
+
+        'exemplar_wh' (2,) is the target's size in the exemplar (for the template weights).
+        """
         video = self.videos[int(rng.integers(len(self.videos)))]
         idx = _visible_frames(video)
         i = int(rng.choice(idx))
@@ -128,7 +138,8 @@ class PairSampler:
             ex = np.ascontiguousarray(ex[:, :, ::-1])
         z, off = self.crops.search(video.frame(j), video.boxes[j], self.aug, rng,
                                    photometric=True, flip=flip)
-        return {'exemplar': ex, 'search': z[None], 'offset': off[None]}
+        return {'exemplar': ex, 'search': z[None], 'offset': off[None],
+                'exemplar_wh': self.crops.exemplar_target_size(video.boxes[i])}
 
 
 class EpisodeSampler:
@@ -149,7 +160,11 @@ class EpisodeSampler:
         self.contexts, self.max_gap = contexts, max_gap
 
     def sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Sample an exemplar (3, 127, 127), M' searches (M', 3, 255, 255), offsets (M', 2)."""
+        """
+        Sample an exemplar (3, 127, 127), M' searches (M', 3, 255, 255), offsets (M', 2).
+
+        'exemplar_wh' (2,) is the target's size in the exemplar (for the template weights).
+        """
         video = self.videos[int(rng.integers(len(self.videos)))]
         idx = _visible_frames(video)
         i = int(rng.choice(idx))
@@ -164,4 +179,5 @@ class EpisodeSampler:
                                        photometric=True, flip=bool(rng.random() < self.aug.flip))
             zs.append(z)
             offs.append(off)
-        return {'exemplar': ex, 'search': np.stack(zs), 'offset': np.stack(offs)}
+        return {'exemplar': ex, 'search': np.stack(zs), 'offset': np.stack(offs),
+                'exemplar_wh': self.crops.exemplar_target_size(video.boxes[i])}

@@ -151,7 +151,7 @@ def calibrate_delta_scale(net: MLTNet, sample_batch: Callable[[], dict[str, torc
                           cfg: TrainConfig, d: Dist) -> float:
     """RMS of delta over the first batches: the meta-learner's fixed input scale."""
     from meta_tracker_ros.core.meta.mlt_update import compute_delta
-    from training.objectives import labels_for
+    from training.objectives import exemplar_mask, labels_for
 
     m = net.matching
     sq = []
@@ -159,7 +159,7 @@ def calibrate_delta_scale(net: MLTNet, sample_batch: Callable[[], dict[str, torc
         batch = sample_batch()
         labels = labels_for(m, batch['offset'][:, :cfg.support])
         delta = compute_delta(m, batch['exemplar_feats'], batch['search_feats'][:, :cfg.support],
-                              labels)
+                              labels, exemplar_mask(m, batch, cfg.exemplar_background))
         sq.append(float(delta.pow(2).mean()))
     return math.sqrt(d.mean(float(np.mean(sq))))
 
@@ -231,13 +231,14 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         wrapped = DistributedDataParallel(module) if d.world > 1 else module
 
         def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-            return matching_objective(wrapped, net.matching, batch)
+            return matching_objective(wrapped, net.matching, batch, cfg.exemplar_background)
     else:
         module = net.meta_learner
         wrapped = DistributedDataParallel(module) if d.world > 1 else module
 
         def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-            return meta_objective(wrapped, net.matching, batch, cfg.support)
+            return meta_objective(wrapped, net.matching, batch, cfg.support,
+                                  cfg.exemplar_background)
 
     writer = None
     if d.main:

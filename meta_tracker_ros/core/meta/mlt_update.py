@@ -19,19 +19,22 @@ import torch
 
 
 def compute_delta(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
-                  context_feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+                  context_feats: torch.Tensor, labels: torch.Tensor,
+                  exemplar_mask: torch.Tensor | None = None) -> torch.Tensor:
     """
     Eq. 2: delta = -(1/M) sum_i d loss(f_w(x, z_i), g_i) / d w5, one per episode.
 
     exemplar_feats: (B, C, hz, wz); context_feats: (B, M, C, hx, wx); labels (B, M, H, W).
     Returns (B, K, C) with K = w5's kernels. Features are treated as constants: only w5 is
-    differentiated, through a per-episode copy so episodes do not mix.
+    differentiated, through a per-episode copy so episodes do not mix. exemplar_mask:
+    (B, hz, wz) template position weights (exemplar_weights) or None.
     """
     b = exemplar_feats.shape[0]
     w5 = matching.last_weight().detach()
     weight = w5.unsqueeze(0).expand(b, -1, -1).clone().requires_grad_(True)
     with torch.enable_grad():
-        response = matching.respond(exemplar_feats.detach(), context_feats.detach(), weight)
+        response = matching.respond(exemplar_feats.detach(), context_feats.detach(), weight,
+                                    exemplar_mask=exemplar_mask)
         loss = logistic_loss(response, labels).mean(dim=1).sum()
         (grad,) = torch.autograd.grad(loss, weight)
     return -grad

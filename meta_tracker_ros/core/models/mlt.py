@@ -100,28 +100,30 @@ def response_labels(size: int, stride: int, offsets: torch.Tensor, radius: float
     return inside.float() * 2.0 - 1.0
 
 
-def exemplar_weights(shape: tuple[int, int], target_wh: tuple[float, float], stride: int,
-                     background: float) -> torch.Tensor:
+def exemplar_weights(shape: tuple[int, int], target_wh: tuple[float, float] | torch.Tensor,
+                     stride: int, background: float) -> torch.Tensor:
     """
     Weights (h, w) of the exemplar template's positions: 1 on the target, background elsewhere.
 
     shape: the exemplar feature map's (h, w); target_wh: the target's size in exemplar pixels,
-    centred in the exemplar. A position's weight is its overlap with the target box grown by
-    half a stride (linear over one stride), blended with background; the weights are scaled
-    to mean 1, so a template that matches everywhere keeps its response. background = 1
-    gives all ones (the paper's template, every position weighing the same).
+    centred in the exemplar, a pair or a (..., 2) tensor (then the result is (..., h, w)). A
+    position's weight is its overlap with the target box grown by half a stride (linear over
+    one stride), blended with background; the weights are scaled to mean 1, so a template that
+    matches everywhere keeps its response. background = 1 gives all ones (the paper's
+    template, every position weighing the same).
     """
     h, w = shape
     if not 0.0 <= background <= 1.0:
         raise ValueError(f'background must be in [0, 1], got {background}')
-    tw, th = (max(float(v), 0.0) for v in target_wh)
+    wh = torch.as_tensor(target_wh, dtype=torch.float32).clamp(min=0.0)
+    tw, th = wh[..., 0, None], wh[..., 1, None]
     xs = (torch.arange(w, dtype=torch.float32) - (w - 1) / 2.0).abs() * stride
     ys = (torch.arange(h, dtype=torch.float32) - (h - 1) / 2.0).abs() * stride
     mx = ((tw / 2.0 + stride / 2.0 - xs) / stride).clamp(0.0, 1.0)
     my = ((th / 2.0 + stride / 2.0 - ys) / stride).clamp(0.0, 1.0)
-    weights = background + (1.0 - background) * torch.outer(my, mx)
-    mean = weights.mean()
-    return weights / mean if mean > 0 else torch.ones(h, w)
+    weights = background + (1.0 - background) * my.unsqueeze(-1) * mx.unsqueeze(-2)
+    mean = weights.mean(dim=(-2, -1), keepdim=True)
+    return torch.where(mean > 0, weights / mean.clamp(min=1e-12), torch.ones_like(weights))
 
 
 def _scaled(weight: torch.Tensor, attention: torch.Tensor | None) -> torch.Tensor:
@@ -276,12 +278,20 @@ class MatchingNetwork(nn.Module):
         return self.last_weight().unsqueeze(0).expand(b, -1, -1) if weight is None else weight
 
     def template(self, exemplar_feats: torch.Tensor, weight: torch.Tensor | None = None,
-                 attention: torch.Tensor | None = None) -> torch.Tensor:
-        """Map exemplar features to what respond_to correlates: shape (B, C, hz, wz)."""
+                 attention: torch.Tensor | None = None,
+                 exemplar_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """
+        Map exemplar features to what respond_to correlates: shape (B, C, hz, wz).
+
+        exemplar_mask: (B, hz, wz) weights of the template's positions (exemplar_weights),
+        or None for all alike (the paper).
+        """
         k = self._kernels(exemplar_feats.shape[0], weight)
         if self.args.normalization == 'window':
-            return window_template(exemplar_feats, k, attention)
-        return template(exemplar_feats, k, attention)
+            out = window_template(exemplar_feats, k, attention)
+        else:
+            out = template(exemplar_feats, k, attention)
+        return out if exemplar_mask is None else out * exemplar_mask.unsqueeze(1)
 
     def respond_to(self, exemplar_template: torch.Tensor, search_feats: torch.Tensor,
                    weight: torch.Tensor | None = None,
@@ -295,28 +305,31 @@ class MatchingNetwork(nn.Module):
         return self.out_scale * cos + self.out_bias
 
     def respond(self, exemplar_feats: torch.Tensor, search_feats: torch.Tensor,
-                weight: torch.Tensor | None = None,
-                attention: torch.Tensor | None = None) -> torch.Tensor:
+                weight: torch.Tensor | None = None, attention: torch.Tensor | None = None,
+                exemplar_mask: torch.Tensor | None = None) -> torch.Tensor:
         """
         Response maps from backbone features: f_w(x, z) (eq. 1) or f_w_adapt (eq. 4).
 
         exemplar_feats: (B, C, hz, wz); search_feats: (B, S, C, hx, wx); weight: (B, K, C)
-        last-layer kernels (default w5 for every episode); attention: (B, K) or None.
-        Returns (B, S, H, W) logits.
+        last-layer kernels (default w5 for every episode); attention: (B, K) or None;
+        exemplar_mask: (B, hz, wz) template position weights or None. Returns (B, S, H, W)
+        logits.
         """
-        return self.respond_to(self.template(exemplar_feats, weight, attention), search_feats,
-                               weight, attention)
+        return self.respond_to(self.template(exemplar_feats, weight, attention, exemplar_mask),
+                               search_feats, weight, attention)
 
-    def forward(self, exemplars: torch.Tensor, searches: torch.Tensor) -> torch.Tensor:
+    def forward(self, exemplars: torch.Tensor, searches: torch.Tensor,
+                exemplar_mask: torch.Tensor | None = None) -> torch.Tensor:
         """
         Run the base network on exemplars (B, 3, 127, 127) and searches (B, S, 3, 255, 255).
 
-        Returns (B, S, 17, 17) logits.
+        exemplar_mask: (B, hz, wz) template position weights or None. Returns (B, S, 17, 17)
+        logits.
         """
         b, s = searches.shape[:2]
         fz = self.features(exemplars)
         fx = self.features(searches.flatten(0, 1))
-        return self.respond(fz, fx.view(b, s, *fx.shape[1:]))
+        return self.respond(fz, fx.view(b, s, *fx.shape[1:]), exemplar_mask=exemplar_mask)
 
 
 class MetaLearner(nn.Module):
