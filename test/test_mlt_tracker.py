@@ -273,3 +273,35 @@ def test_exemplar_background_weighs_the_template_positions(tmp_path):
     assert not torch.equal(focused._exemplar_mask, mask)
     focused.reset()
     assert focused._exemplar_mask is None
+
+
+@pytest.mark.parametrize('name', ['mlt', 'mlt_mt_ft'])
+def test_updates_score_the_weighted_template(tmp_path, name, monkeypatch):
+    # delta (mlt) and the fine-tuning loss (mlt_mt_ft) use the template the tracker tracks
+    # with, exemplar weights included, as training does (training's exemplar_background).
+    from meta_tracker_ros.core.trackers import mlt as mlt_module
+    w = _weights(tmp_path)
+    frames, boxes = _frames(3)
+    flat = Box(boxes[0].x, boxes[0].y + 16.0, 50.0, 8.0)
+    masks = []
+    target = 'compute_delta' if name == 'mlt' else 'finetune_last_layer'
+    real = getattr(mlt_module, target)
+
+    def spy(*args):
+        masks.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(mlt_module, target, spy)
+    trackers = []
+    for background in (0.2, 1.0):
+        tr = build_tracker(name, {**FAST, 'lost_threshold': 0.0, 'confidence_threshold': 0.0,
+                                  'update_interval': 2, 'support_size': 1,
+                                  'exemplar_background': background}, w)
+        tr.initialize(frames[0], flat)
+        tr.update(frames[1])
+        tr.update(frames[2])
+        trackers.append(tr)
+    assert len(masks) == 2
+    torch.testing.assert_close(masks[0], trackers[0]._exemplar_mask.unsqueeze(0))
+    assert float(masks[0].min()) < 1.0
+    assert masks[1] is None

@@ -4,7 +4,7 @@
 Calibrate mlt's lost_threshold on synth-dev (never on synth-test or synth-long).
 
     python -m training.calibrate_lost --weights weights/mlt_mobilenet_v2.safetensors \
-        [--max-seqs 50] [--max-fpr 0.05] [--out runs/calibrate_lost.json]
+        [--max-seqs 50] [--max-fpr 0.05] [--jobs 2] [--out runs/calibrate_lost.json]
 
 Runs mlt over synth-dev with the lost state disabled (lost_threshold 0) and records each
 frame's peak confidence. Positives are frames where the target cannot be seen (absent, fully
@@ -21,6 +21,7 @@ in config/mlt.yaml (mlt.lost_threshold) and MLTMTConfig's default.
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ProcessPoolExecutor
 import json
 from pathlib import Path
 import sys
@@ -70,28 +71,40 @@ def choose_threshold(scores_pos: np.ndarray, scores_neg: np.ndarray, grid: np.nd
     return best['threshold'], curve
 
 
+def sequence_scores(weights: Path, seq: Sequence, threads: int = 1) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Peak confidences of one sequence's (hidden, tracked visible) frames, lost state off."""
+    torch.set_num_threads(threads)
+    tracker = build_tracker('mlt', {'lost_threshold': 0.0}, weights)
+    run = track_ope(tracker, seq)
+    scores = np.array([np.nan if s is None else s for s in run.scores], dtype=np.float64)
+    hidden, tracked = frame_classes(seq, run.boxes)
+    after = np.arange(len(seq)) > seq.init_index()
+    return scores[hidden & after], scores[tracked & after]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
     p.add_argument('--weights', type=Path, required=True)
     p.add_argument('--suite', default='synth-dev', choices=CALIBRATION_SUITES)
     p.add_argument('--max-seqs', type=int, default=50)
-    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--threads', type=int, default=1, help='torch threads per process')
+    p.add_argument('--jobs', type=int, default=1, help='sequences run in parallel processes')
     p.add_argument('--max-fpr', type=float, default=0.05,
                    help='largest share of tracked visible frames that may be reported lost')
     p.add_argument('--out', type=Path, default=Path('runs/calibrate_lost.json'))
     ns = p.parse_args(argv)
     torch.set_num_threads(ns.threads)
     seqs = load_dataset(f'synth:{ns.suite}')[:ns.max_seqs]
-    pos, neg = [], []
-    for seq in tqdm(seqs, desc='calibrating', mininterval=10.0):
-        tracker = build_tracker('mlt', {'lost_threshold': 0.0}, ns.weights)
-        run = track_ope(tracker, seq)
-        scores = np.array([np.nan if s is None else s for s in run.scores], dtype=np.float64)
-        hidden, tracked = frame_classes(seq, run.boxes)
-        after = np.arange(len(seq)) > seq.init_index()
-        pos.append(scores[hidden & after])
-        neg.append(scores[tracked & after])
-    scores_pos, scores_neg = np.concatenate(pos), np.concatenate(neg)
+    if ns.jobs > 1:
+        with ProcessPoolExecutor(ns.jobs) as pool:
+            futures = [pool.submit(sequence_scores, ns.weights, seq, ns.threads) for seq in seqs]
+            results = [f.result() for f in tqdm(futures, desc='calibrating', mininterval=10.0)]
+    else:
+        results = [sequence_scores(ns.weights, seq, ns.threads)
+                   for seq in tqdm(seqs, desc='calibrating', mininterval=10.0)]
+    scores_pos = np.concatenate([r[0] for r in results])
+    scores_neg = np.concatenate([r[1] for r in results])
     threshold, curve = choose_threshold(scores_pos, scores_neg,
                                         np.round(np.arange(0.02, 0.99, 0.02), 2), ns.max_fpr)
     report = {'suite': ns.suite, 'sequences': len(seqs), 'weights': str(ns.weights),

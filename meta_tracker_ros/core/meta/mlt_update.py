@@ -64,19 +64,22 @@ def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
 
 def finetune_last_layer(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
                         context_feats: torch.Tensor, labels: torch.Tensor,
-                        weight: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+                        weight: torch.Tensor, steps: int, lr: float,
+                        exemplar_mask: torch.Tensor | None = None) -> torch.Tensor:
     """
     MLT-mt+ft: `steps` Adam steps on the last-layer kernels, starting from weight.
 
     exemplar_feats: (1, C, hz, wz); context_feats: (1, M, C, hx, wx); labels (1, M, H, W);
-    weight: (K, C). Returns the fine-tuned (K, C) kernels; the module is left unchanged.
+    weight: (K, C); exemplar_mask: (1, hz, wz) template position weights or None. Returns
+    the fine-tuned (K, C) kernels; the module is left unchanged.
     """
     fast = weight.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([fast], lr=lr)
     fz, fx = exemplar_feats.detach(), context_feats.detach()
     with torch.enable_grad():
         for _ in range(steps):
-            loss = logistic_loss(matching.respond(fz, fx, fast.unsqueeze(0)), labels).mean()
+            loss = logistic_loss(matching.respond(fz, fx, fast.unsqueeze(0),
+                                                  exemplar_mask=exemplar_mask), labels).mean()
             # autograd.grad rather than backward: the module's parameters get no .grad.
             (fast.grad,) = torch.autograd.grad(loss, fast)
             opt.step()

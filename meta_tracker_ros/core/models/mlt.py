@@ -38,7 +38,9 @@ class MLTModelArgs:
     exemplar_size: int = 127
     search_size: int = 255
     context: float = 0.5            # SiamFC context margin around the target
-    pos_radius: float = 16.0        # label radius in search-image pixels (SiamFC's r_pos)
+    pos_radius: float = 16.0        # label radius in search-image pixels (SiamFC's r_pos;
+    #                                 the committed weights use 8, one stride: the paper's
+    #                                 "+1 at the position of the target")
     # Feature L2 normalisation (section 3.2.1; the paper does not say over which axes):
     # 'position' normalises each spatial feature vector, so every exemplar position, flat
     # background included, weighs the same; 'window' normalises the exemplar embedding as a
