@@ -40,15 +40,17 @@ The scale is picked from the peaks of the 17x17 maps, and only the chosen map is
 
 Deviation (exemplar_background, 0.3 by default): the exemplar template's positions outside
 the target box weigh 0.3 of those on it (core.models.mlt.exemplar_weights), in tracking, in
-delta, in MLT-mt+ft's fine-tuning and in the update check; the committed weights were trained
-with the same weights (training config exemplar_background; the paper weighs all positions
-alike). Features are L2-normalised per position, so with uniform weights the background
-around a flat or small target (most of the square exemplar) dominates the correlation; the
-peak then stays with the background and lags a moving target by 10-30 pixels. Measured with
+delta, in MLT-mt+ft's fine-tuning and in the update check; the committed meta-learner (stage
+2) was trained with the same weights (training config exemplar_background), the matching
+network (stage 1) without them (the paper weighs all positions alike). Features are
+L2-normalised per position, so with uniform weights the background around a flat or small
+target (most of the square exemplar) dominates the correlation; the peak then stays with the
+background and lags a moving target by 10-30 pixels. Measured with
 MLT-mt on synth-dev, weights trained without it: 0.461 to 0.478 AUC on sequences 0-9 (0.457
 with 0.1, 0.470 with 0.6, 0.430 with 0), 0.329 to 0.342 (P@20 0.323 to 0.369) on sequences
-10-49. Training stage 1 with it too raised the share of training pairs whose peak falls on the
-target from 0.72 to 0.81 at 3,075 steps, and MLT-mt on sequences 10-49 from 0.363 to 0.385.
+10-49. In stage-1 pilots of 3,075 steps (MLT-mt, sequences 10-49) it took labels of radius 16
+from 0.363 to 0.385, but labels of radius 8 from 0.416 to 0.404, so the committed stage 1
+(radius 8) is trained without it.
 
 Deviation (quantize, on by default on a CPU): the backbone runs in int8, quantised after
 training (PyTorch FX post-training static quantisation; per-channel weights, activation ranges
