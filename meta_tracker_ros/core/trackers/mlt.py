@@ -263,10 +263,8 @@ class _MLTBase:
         return self._template is not self._base_template
 
     def _embed_exemplar(self) -> None:
-        template = self.net.matching.template(self._fz, self._weight, self._attention)
-        if self._exemplar_mask is not None:
-            template = template * self._exemplar_mask
-        self._template = template
+        self._template = self.net.matching.template(self._fz, self._weight, self._attention,
+                                                    self._template_mask)
 
     def _responses(self, crops: list[np.ndarray],
                    base: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -387,8 +385,8 @@ class _MLTBase:
         return fx.unsqueeze(0), labels.to(self.device)
 
     @property
-    def _delta_mask(self) -> torch.Tensor | None:
-        """(1, hz, wz) exemplar weights for delta, fine-tuning and update checks, or None."""
+    def _template_mask(self) -> torch.Tensor | None:
+        """(1, hz, wz) exemplar weights of every template use (tracking, updates), or None."""
         return None if self._exemplar_mask is None else self._exemplar_mask.unsqueeze(0)
 
 
@@ -446,7 +444,7 @@ class _MemoryTracker(_MLTBase):
         fx, labels = self._memory_features(check)
         m = self.net.matching
         with torch.no_grad():
-            mask = self._delta_mask
+            mask = self._template_mask
             new = logistic_loss(m.respond(self._fz, fx, weight, attention, mask), labels).mean()
             cur = logistic_loss(m.respond(self._fz, fx, self._weight, self._attention, mask),
                                 labels).mean()
@@ -462,7 +460,7 @@ class MLTTracker(_MemoryTracker):
     def _propose(self, fx: torch.Tensor,
                  labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. 2-4: delta from the chosen contexts, then [w5, w_target] and the attention."""
-        delta = compute_delta(self.net.matching, self._fz, fx, labels, self._delta_mask)
+        delta = compute_delta(self.net.matching, self._fz, fx, labels, self._template_mask)
         with torch.no_grad():
             return self.net.adapted_kernels(delta)
 
@@ -476,7 +474,7 @@ class MLTMTFTTracker(_MemoryTracker):
         """Run finetune_steps Adam steps on the current last layer (section 4.2.1)."""
         cfg = self.config
         w = finetune_last_layer(self.net.matching, self._fz, fx, labels, self._weight[0],
-                                cfg.finetune_steps, cfg.finetune_lr, self._delta_mask)
+                                cfg.finetune_steps, cfg.finetune_lr, self._template_mask)
         return w.unsqueeze(0), None
 
 
