@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import cv2
+from meta_tracker_ros.core.meta.mlt_update import select_min_entropy
 from meta_tracker_ros.core.models.mlt import exemplar_weights, logistic_loss, MLTModelArgs, MLTNet
 from meta_tracker_ros.core.weights import load_weights
 import numpy as np
@@ -17,7 +18,8 @@ import torch
 from training.calibrate_lost import choose_threshold, main as calibrate_main
 from training.config import TrainConfig, TrainConfigError
 from training.datasets import build_videos, synthetic_videos, videos_from_dataset
-from training.objectives import labels_for, matching_objective
+from training.episode_eval import evaluate, peak_errors
+from training.objectives import labels_for, matching_objective, support_first
 from training.samplers import Augment, CropMaker, PairSampler
 from training.train import collate, main
 import yaml
@@ -95,7 +97,8 @@ def test_stage2_trains_only_the_meta_learner(tmp_path):
     cfg = _write(tmp_path, 's2', stage=2, run_dir=str(tmp_path / 's2'),
                  output=str(tmp_path / 's2.st'), init_from=str(tmp_path / 's1.st'), data=SYNTH,
                  iterations=6, batch_size=2, support=2, contexts=4, bank_slots=3,
-                 bank_contexts=5, delta_scale_batches=1, seed=4, log_every=3)
+                 bank_contexts=5, delta_scale_batches=1, seed=4, log_every=3,
+                 support_selection='min_entropy')
     assert main(['--config', cfg]) == 0
     s1, _ = load_weights(tmp_path / 's1.st', accept='mlt')
     s2, meta = load_weights(tmp_path / 's2.st', accept='mlt')
@@ -107,6 +110,36 @@ def test_stage2_trains_only_the_meta_learner(tmp_path):
     assert float(s2['meta_learner.delta_scale']) != 1.0
     log = [json.loads(line) for line in (tmp_path / 's2' / 'log.jsonl').read_text().splitlines()]
     assert {'loss', 'loss_base', 'loss_heldout', 'delta_rms'} <= set(log[-1])
+    assert meta.training_config['stage2']['support_selection'] == 'min_entropy'
+
+
+def test_stage2_chooses_the_support_like_the_tracker():
+    torch.manual_seed(1)
+    net = MLTNet(MLTModelArgs(**dict(TINY, exemplar_size=127, search_size=191)))
+    net.eval()
+    m = net.matching
+    fz = m.features(torch.rand(2, 3, 127, 127) * 255)
+    fx = m.features(torch.rand(12, 3, 191, 191) * 255)
+    batch = {'exemplar_feats': fz, 'search_feats': fx.view(2, 6, *fx.shape[1:]),
+             'offset': torch.arange(24, dtype=torch.float32).view(2, 6, 2),
+             'exemplar_wh': torch.tensor([[40.0, 30.0], [20.0, 60.0]])}
+    out = support_first(m, batch, 3, 0.3)
+    mask = exemplar_weights((m.exemplar_feat_size,) * 2, batch['exemplar_wh'], m.stride, 0.3)
+    with torch.no_grad():
+        maps = m.respond(fz, batch['search_feats'], exemplar_mask=mask).numpy()
+    for b in range(2):
+        order = [int(o) // 2 - 6 * b for o in out['offset'][b, :, 0]]
+        # The tracker's own choice (eq. 5) comes first; the other patches keep their order.
+        assert order[:3] == select_min_entropy(list(maps[b]), 3)
+        assert order[3:] == sorted(order[3:]) and sorted(order) == list(range(6))
+        # Each patch keeps its own offset.
+        for i, j in enumerate(order):
+            assert torch.equal(out['search_feats'][b, i], batch['search_feats'][b, j])
+        # (With this seed neither episode's choice is its first three patches.)
+        assert order[:3] != [0, 1, 2]
+    with pytest.raises(TrainConfigError, match='support_selection'):
+        TrainConfig.from_dict({'stage': 2, 'run_dir': 'r', 'output': 'o', 'data': SYNTH,
+                               'init_from': 'x', 'support_selection': 'sharpest'})
 
 
 def test_training_weighs_the_template_like_the_tracker(tmp_path):
@@ -226,3 +259,24 @@ def test_stage1_trains_the_adapter_with_the_frozen_prefix():
     assert all(id(p) in params for p in backbone.adapter.parameters())
     assert not any(id(p) in params for p in backbone.features[:4].parameters())
     assert id(net.matching.last.weight) in params
+
+
+def test_episode_eval_scores_w5_the_meta_learner_and_finetuning():
+    # The peak error is measured from the map's peak to the target offset, in search pixels.
+    r = torch.full((2, 17, 17), -5.0)
+    r[0, 8, 8] = 3.0
+    r[1, 10, 5] = 3.0
+    err = peak_errors(r, torch.tensor([[0.0, 0.0], [-24.0, 16.0]]), 8)
+    assert torch.allclose(err, torch.tensor([0.0, 0.0]))
+    err = peak_errors(r, torch.tensor([[8.0, 0.0], [0.0, 0.0]]), 8)
+    assert torch.allclose(err, torch.tensor([8.0, (24.0 ** 2 + 16.0 ** 2) ** 0.5]))
+    torch.manual_seed(0)
+    net = MLTNet(MLTModelArgs(**TINY))
+    res = evaluate(net, 2, support=2, contexts=4, videos=2, frames=40, finetune_steps=3)
+    assert set(res) == {'base', 'meta', 'finetune'}
+    for r in res.values():
+        assert 0.0 <= r['peak_hit'] <= 1.0 and r['loss'] > 0 and r['peak_error_px'] >= 0
+    # Fine-tuning on the support patches changes the held-out maps; an untrained meta-learner
+    # starts near zero and changes them only slightly.
+    assert res['finetune']['loss'] != res['base']['loss']
+    assert abs(res['meta']['loss'] - res['base']['loss']) < 0.05

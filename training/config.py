@@ -29,6 +29,10 @@ class TrainConfig:
     episodes with bank_contexts patches each, bank_refresh of them replaced per step.
     max_minutes bounds the stage's wall-clock time (counted across resumes); iterations
     bounds its steps; whichever comes first ends the stage.
+    support_selection (stage 2): how each episode's M support patches are chosen from its M':
+    'min_entropy' (the default: the M whose responses under the fixed matching network have
+    the lowest entropy, eq. 5, as the tracker chooses them; the paper says only that they
+    "are chosen") or 'random' (the first M of the M' patches, drawn at random).
     exemplar_background: weight of the exemplar template's positions off the target box in
     the loss (1 = the paper, every position alike; the tracker's exemplar_background, so
     training and tracking score the same template; a deviation).
@@ -60,6 +64,7 @@ class TrainConfig:
     bank_contexts: int = 24
     bank_refresh: int = 1
     exemplar_background: float = 1.0
+    support_selection: str = 'min_entropy'
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -84,6 +89,9 @@ class TrainConfig:
         if not 0.0 <= self.exemplar_background <= 1.0:
             raise TrainConfigError(f'exemplar_background must be in [0, 1], got '
                                    f'{self.exemplar_background!r}')
+        if self.support_selection not in ('random', 'min_entropy'):
+            raise TrainConfigError(f"support_selection must be 'random' or 'min_entropy', "
+                                   f'got {self.support_selection!r}')
         if self.lr <= 0:
             raise TrainConfigError(f'lr must be positive, got {self.lr}')
 

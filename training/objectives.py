@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from meta_tracker_ros.core.meta.mlt_update import compute_delta
+from meta_tracker_ros.core.meta.mlt_update import compute_delta, response_entropies
 from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, MatchingNetwork,
                                               response_labels)
 import torch
@@ -66,6 +66,31 @@ def episode_features(features: Callable[[torch.Tensor], torch.Tensor],
         fx = features(batch['search'].flatten(0, 1))
     return {'exemplar_feats': fz, 'search_feats': fx.view(b, s, *fx.shape[1:]),
             'offset': batch['offset'], 'exemplar_wh': batch['exemplar_wh']}
+
+
+def support_first(matching: MatchingNetwork, batch: dict[str, torch.Tensor], support: int,
+                  background: float = 1.0) -> dict[str, torch.Tensor]:
+    """
+    Put first in each episode the `support` (M) context patches the tracker would choose.
+
+    Those are the patches whose responses under the fixed matching network have the lowest
+    entropy (eq. 5); the others keep their order, and offsets move with their patches. The
+    paper says only that M patches "are chosen" from z_reg; the tracker chooses them by
+    minimum entropy, so training does the same (training config support_selection).
+    """
+    with torch.no_grad():
+        mask = exemplar_mask(matching, batch, background)
+        logits = matching.respond(batch['exemplar_feats'], batch['search_feats'],
+                                  exemplar_mask=mask)
+        order = torch.argsort(response_entropies(logits), dim=1, stable=True)
+    first = order[:, :support]
+    rest = torch.sort(order[:, support:], dim=1).values
+    order = torch.cat([first, rest], dim=1)
+    out = dict(batch)
+    for key in ('search_feats', 'offset'):
+        idx = order.view(*order.shape, *([1] * (batch[key].dim() - 2)))
+        out[key] = batch[key].gather(1, idx.expand(-1, -1, *batch[key].shape[2:]))
+    return out
 
 
 def meta_objective(meta_learner: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],

@@ -146,8 +146,9 @@ class EpisodeSampler:
     """
     Stage 2: an anchor x and M' context patches z_reg from the same trajectory (3.2.2).
 
-    The first `support` of the M' patches form z_s (M of them, chosen at random because the
-    M' frames are drawn at random). Augmentation is applied to every context patch
+    With support_selection 'random' the first `support` of the M' patches form z_s (M of them,
+    at random because the M' frames are drawn at random); 'min_entropy' reorders them
+    (training.objectives.support_first). Augmentation is applied to every context patch
     independently, as the paper applies it when sampling z_i.
     """
 

@@ -32,7 +32,8 @@ from tqdm import tqdm
 from training.bank import FeatureBank
 from training.config import TrainConfig
 from training.datasets import build_videos
-from training.objectives import episode_features, matching_objective, meta_objective
+from training.objectives import (episode_features, matching_objective, meta_objective,
+                                 support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
 
 FAMILY = 'mlt'
@@ -195,9 +196,13 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         def sample_batch() -> dict[str, torch.Tensor]:
             if bank is not None:
                 bank.refresh(rng)
-                return bank.batch(rng, cfg.batch_size, cfg.contexts)
-            return episode_features(features, collate([episodes.sample(rng)
-                                                       for _ in range(cfg.batch_size)]))
+                batch = bank.batch(rng, cfg.batch_size, cfg.contexts)
+            else:
+                batch = episode_features(features, collate([episodes.sample(rng)
+                                                            for _ in range(cfg.batch_size)]))
+            if cfg.support_selection == 'min_entropy':
+                batch = support_first(net.matching, batch, cfg.support, cfg.exemplar_background)
+            return batch
 
     params = set_train_mode(net, cfg)
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -40,18 +40,22 @@ def compute_delta(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
     return -grad
 
 
-def response_entropy(response: np.ndarray) -> float:
+def response_entropies(logits: torch.Tensor) -> torch.Tensor:
     """
-    Entropy of a response map normalised to a distribution over positions (eq. 5).
+    Entropies (eq. 5) of response maps (..., H, W), each normalised over its positions.
 
     The normalisation p(.) is a softmax of the logits (the paper names only 'the normalization
     function'); one clear peak gives a low entropy, several peaks or a plateau a high one.
     """
-    r = np.asarray(response, dtype=np.float64).ravel()
-    z = r - r.max()
-    p = np.exp(z)
-    total = p.sum()
-    return float(np.log(total) - (p * z).sum() / total)
+    z = logits.flatten(-2)
+    z = z - z.amax(dim=-1, keepdim=True)
+    p = torch.softmax(z, dim=-1)
+    return torch.logsumexp(z, dim=-1) - (p * z).sum(dim=-1)
+
+
+def response_entropy(response: np.ndarray) -> float:
+    """Entropy of one response map (H, W) normalised to a distribution (eq. 5)."""
+    return float(response_entropies(torch.from_numpy(np.asarray(response, dtype=np.float64))))
 
 
 def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
