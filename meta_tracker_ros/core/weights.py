@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import datetime
+import hashlib
 import json
 from pathlib import Path
 import platform
@@ -23,6 +24,15 @@ FORMAT_VERSION = 1
 
 class WeightsError(RuntimeError):
     """A weights file that is missing, unreadable, or made for something else."""
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from dataclasses import asdict, dataclass, field
-import hashlib
 import json
 import multiprocessing
 import os
@@ -41,7 +40,7 @@ import meta_tracker_ros
 from meta_tracker_ros.core.registry import build_tracker, get_entry
 from meta_tracker_ros.core.tracker import Tracker
 from meta_tracker_ros.core.types import Box
-from meta_tracker_ros.core.weights import read_metadata
+from meta_tracker_ros.core.weights import read_metadata, sha256_file
 from meta_tracker_ros.eval.metrics import Record, vot_polygons, VOT_SKIP
 from meta_tracker_ros.eval.sequence import Sequence
 from meta_tracker_ros.eval.vot_region import vot_overlap
@@ -74,14 +73,6 @@ class TrackRun:
     times: np.ndarray
     states: list[str | None]
     scores: list[float | None]
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def git_commit() -> str | None:

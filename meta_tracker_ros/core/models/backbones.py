@@ -11,12 +11,12 @@ Images enter as (N, 3, H, W) float RGB in [0, 255]; each backbone normalises the
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any, Callable
 import warnings
 
+from meta_tracker_ros.core.weights import sha256_file
 import torch
 from torch import nn
 
@@ -163,15 +163,6 @@ def imagenet_mobilenet_v2_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f'{path} is missing from {MOBILENET_V2_PACKAGE}')
     return path
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_imagenet_mobilenet_v2(path: str | Path | None = None) -> dict[str, torch.Tensor]:
