@@ -18,8 +18,8 @@ import torch
 from training.calibrate_lost import choose_threshold, main as calibrate_main
 from training.config import TrainConfig, TrainConfigError
 from training.datasets import build_videos, synthetic_videos, videos_from_dataset
-from training.episode_eval import evaluate, peak_errors
-from training.objectives import labels_for, matching_objective, support_first
+from training.episode_eval import evaluate
+from training.objectives import labels_for, matching_objective, peak_errors, support_first
 from training.samplers import Augment, CropMaker, PairSampler
 from training.train import collate, main
 import yaml

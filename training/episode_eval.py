@@ -36,20 +36,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 from training.datasets import synthetic_videos
-from training.objectives import episode_features, exemplar_mask, labels_for, support_first
+from training.objectives import (episode_features, exemplar_mask, labels_for, peak_errors,
+                                 support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler
 from training.train import collate
 
 FIRST_UNSEEN = 500
-
-
-def peak_errors(response: torch.Tensor, offsets: torch.Tensor, stride: int) -> torch.Tensor:
-    """Distance (search pixels) from each map's peak to the target: (..., H, W), (..., 2)."""
-    size = response.shape[-1]
-    peak = response.flatten(-2).argmax(dim=-1)
-    centre = (size - 1) / 2.0
-    xy = torch.stack([peak % size, peak // size], dim=-1).to(offsets.dtype)
-    return ((xy - centre) * stride - offsets).norm(dim=-1)
 
 
 def evaluate(net: MLTNet, episodes: int, support: int = 8, contexts: int = 16,

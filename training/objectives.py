@@ -38,6 +38,15 @@ def exemplar_mask(matching: MatchingNetwork, batch: dict[str, torch.Tensor],
     return exemplar_weights((size, size), batch['exemplar_wh'], matching.stride, background)
 
 
+def peak_errors(response: torch.Tensor, offsets: torch.Tensor, stride: int) -> torch.Tensor:
+    """Distance (search pixels) from each map's peak to the target: (..., H, W), (..., 2)."""
+    size = response.shape[-1]
+    peak = response.flatten(-2).argmax(dim=-1)
+    centre = (size - 1) / 2.0
+    xy = torch.stack([peak % size, peak // size], dim=-1).to(offsets.dtype)
+    return ((xy - centre) * stride - offsets).norm(dim=-1)
+
+
 def matching_objective(model: nn.Module, matching: MatchingNetwork,
                        batch: dict[str, torch.Tensor],
                        background: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
@@ -47,9 +56,8 @@ def matching_objective(model: nn.Module, matching: MatchingNetwork,
     labels = labels_for(matching, batch['offset'])
     loss = logistic_loss(response, labels).mean()
     with torch.no_grad():
-        b, s, h, w = response.shape
-        peak = response.flatten(2).argmax(dim=2)
-        hit = labels.flatten(2).gather(2, peak.unsqueeze(2)) > 0
+        err = peak_errors(response, batch['offset'].to(response.dtype), matching.stride)
+        hit = err <= matching.args.pos_radius
     return loss, {'loss': float(loss.detach()), 'peak_hit': float(hit.float().mean())}
 
 
