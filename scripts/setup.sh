@@ -33,6 +33,13 @@ else
     reqs="$VENV/requirements-distro.txt"
     grep -v '^ros-' requirements.txt > "$reqs"
   fi
+  # torch and its libraries fill about 6 GiB: say so up front, not halfway through pip.
+  free_kib=$(df -Pk "$(dirname "$VENV")" 2>/dev/null | awk 'NR == 2 {print $4}' || true)
+  if [ "${free_kib:-999999999}" -lt $((7 * 1024 * 1024)) ]; then
+    echo "setup: only $((free_kib / 1024)) MiB free for $VENV; the pinned requirements need" \
+         "about 7 GiB (torch). Free some space and run make again." >&2
+    exit 1
+  fi
   echo "setup: installing pinned requirements into $VENV (torch is large: a minute or two)"
   "$VENV/bin/python" -m pip install --quiet --no-deps -r "$reqs"
   "$VENV/bin/python" -m pip install --quiet --no-deps --use-pep517 --no-build-isolation -e .
