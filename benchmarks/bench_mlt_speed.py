@@ -6,7 +6,9 @@ Speed of the mlt trackers on one CPU: per-frame update time at 640x480.
 Runs each (tracker, backbone, threads) combination over the first frames of a synth-test
 sequence (rendered into memory before timing; the meta-learner's updates every T frames are
 included in the per-frame times), prints median / mean / p90 / max milliseconds and the fps of
-the median, and writes a JSON report with versions, configs and the weights' sha256.
+the median, and writes a JSON report with versions, configs and the weights' sha256. Frames
+searched in the lost state run one scale instead of three, so the count of those frames and
+the median of the others are reported too.
 
     .venv/bin/python benchmarks/bench_mlt_speed.py [--frames 300] [--threads 1 2] \
         [--precision float32 int8] [--out benchmarks/results/bench_mlt_speed.json]
@@ -37,7 +39,7 @@ from meta_tracker_ros import __version__
 from meta_tracker_ros.core.models.backbones import sha256_file
 from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
 from meta_tracker_ros.core.registry import build_tracker
-from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.core.types import Box, TrackState
 from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.data.suites import get_suite
 import numpy as np
@@ -84,12 +86,17 @@ def time_tracker(name: str, weights: Path, frames: list[np.ndarray], box: Box, t
     t0 = time.perf_counter()
     tracker.initialize(frames[0], box)
     init_ms = (time.perf_counter() - t0) * 1e3
-    times = []
+    times, searched_lost = [], []
+    lost = False
     for f in frames[1:]:
         t0 = time.perf_counter()
-        tracker.update(f)
+        result = tracker.update(f)
         times.append((time.perf_counter() - t0) * 1e3)
+        # The search this frame ran: three scales while tracking, one (wider) while lost.
+        searched_lost.append(lost)
+        lost = result.state == TrackState.LOST
     ms = np.array(times)
+    tracking_ms = ms[~np.array(searched_lost, dtype=bool)]
     interval = tracker.config.to_dict().get('update_interval')
     upd = ms[[i for i in range(len(ms)) if interval and (i + 2) % interval == 0]]
     return {
@@ -99,6 +106,9 @@ def time_tracker(name: str, weights: Path, frames: list[np.ndarray], box: Box, t
         'fps_median': round(1e3 / float(np.median(ms)), 1),
         'fps_mean': round(1e3 / float(ms.mean()), 1),
         'update_frame_ms': round(float(upd.mean()), 2) if len(upd) else None,
+        'lost_frames': int(np.sum(searched_lost)),
+        'median_ms_tracking': round(float(np.median(tracking_ms)), 2) if len(tracking_ms)
+        else None,
         'config': tracker.config.to_dict(),
     }
 
@@ -146,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f'{name:10s} {backbone:12s} {precision:7s} threads={threads} '
                           f'median {r["median_ms"]:6.1f} ms ({r["fps_median"]:5.1f} fps)  '
                           f'mean {r["mean_ms"]:6.1f}  p90 {r["p90_ms"]:6.1f}  '
-                          f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}',
+                          f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}  '
+                          f'lost {r["lost_frames"]} (median of the others '
+                          f'{r["median_ms_tracking"]})',
                           flush=True)
     report = {
         'benchmark': 'bench_mlt_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
