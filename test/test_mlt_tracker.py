@@ -305,3 +305,34 @@ def test_updates_score_the_weighted_template(tmp_path, name, monkeypatch):
     torch.testing.assert_close(masks[0], trackers[0]._exemplar_mask.unsqueeze(0))
     assert float(masks[0].min()) < 1.0
     assert masks[1] is None
+
+
+def _bench_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / 'benchmarks' / 'bench_mlt_speed.py'
+    spec = importlib.util.spec_from_file_location('bench_mlt_speed', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('threshold', [0.0, 1.0])
+def test_speed_benchmark_counts_the_frames_searched_while_lost(tmp_path, threshold):
+    # The timing is the benchmark's business; here only its bookkeeping: which frames ran the
+    # one-scale lost search, and the median of the others.
+    bench = _bench_module()
+    frames, boxes = _frames(6)
+    threads = (torch.get_num_threads(), cv2.getNumThreads())
+    try:
+        r = bench.time_tracker('mlt_mt', _weights(tmp_path), frames, boxes[0], 1,
+                               {**FAST, 'lost_threshold': threshold})
+    finally:
+        torch.set_num_threads(threads[0])
+        cv2.setNumThreads(threads[1])
+    assert r['frames'] == 5 and r['config']['lost_threshold'] == threshold
+    if threshold == 0.0:
+        assert r['lost_frames'] == 0 and r['median_ms_tracking'] == r['median_ms']
+    else:
+        # The first update searches as tracking and reports lost; the four after it are lost.
+        assert r['lost_frames'] == 4 and r['median_ms_tracking'] > 0
