@@ -334,3 +334,13 @@ def test_lost_state_counts():
                  'hidden_lost': 1, 'hidden_tracking': 1}
     with pytest.raises(ValueError, match='states'):
         M.lost_state_counts(seq, states[:-1])
+    # The one wrong 'lost' (frame 2, target in view): a false alarm when the held box is on
+    # the target, not when the box is elsewhere (the target moved or the tracker drifted).
+    boxes = np.tile([10.0, 10.0, 20.0, 20.0], (8, 1))
+    assert M.lost_state_counts(seq, states, boxes) == {**c, 'lost_wrong_at_box': 1}
+    boxes[2] = [15.0, 15.0, 20.0, 20.0]  # IoU 0.39 with the target: still a false alarm
+    assert M.lost_state_counts(seq, states, boxes)['lost_wrong_at_box'] == 1
+    boxes[2] = [40.0, 10.0, 20.0, 20.0]
+    assert M.lost_state_counts(seq, states, boxes)['lost_wrong_at_box'] == 0
+    with pytest.raises(ValueError, match='boxes'):
+        M.lost_state_counts(seq, states, boxes[:-1])

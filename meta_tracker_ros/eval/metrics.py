@@ -333,27 +333,42 @@ def _frame_flags(seq: Sequence, names: Seq[str]) -> np.ndarray:
     return flags
 
 
-def lost_state_counts(seq: Sequence, states: Seq[str | None]) -> dict[str, int]:
+def lost_state_counts(seq: Sequence, states: Seq[str | None], boxes: np.ndarray | None = None,
+                      overlap: float = 0.3) -> dict[str, int]:
     """
     Count how often a tracker's lost state was right, per frame after initialisation.
 
     hidden: the target is absent, fully occluded or out of view; occluded: partly occluded.
     lost_right: lost while hidden or occluded; lost_wrong: lost while visible and not
     occluded; hidden_tracking: tracking (not lost) while hidden.
+
+    With boxes, the (N, 4) boxes the tracker reported (while lost: the box it holds),
+    lost_wrong is split: lost_wrong_at_box counts the false alarms, frames where the visible
+    target overlaps the held box (IoU >= overlap); in the others the target is in view
+    elsewhere (it moved while hidden, or the tracker had drifted) and searching is the right
+    thing to do, though the target has not been found yet.
     """
     states = list(states)
     if len(states) != len(seq):
         raise ValueError(f'{seq.name}: {len(states)} states for {len(seq)} frames')
+    if boxes is not None and np.shape(boxes) != (len(seq), 4):
+        raise ValueError(f'{seq.name}: boxes of shape {np.shape(boxes)} for {len(seq)} frames')
     hidden = seq.absent | _frame_flags(seq, HIDDEN_ATTRIBUTES)
     occluded = _frame_flags(seq, OCCLUDED_ATTRIBUTES)
     lost = np.array([s == 'lost' for s in states])
     tracking = np.array([s == 'tracking' for s in states])
-    return {'frames': int((lost | tracking).sum()), 'lost': int(lost.sum()),
-            'lost_right': int((lost & (hidden | occluded)).sum()),
-            'lost_wrong': int((lost & ~hidden & ~occluded).sum()),
-            'hidden': int(((lost | tracking) & hidden).sum()),
-            'hidden_lost': int((lost & hidden).sum()),
-            'hidden_tracking': int((tracking & hidden).sum())}
+    wrong = lost & ~hidden & ~occluded
+    counts = {'frames': int((lost | tracking).sum()), 'lost': int(lost.sum()),
+              'lost_right': int((lost & (hidden | occluded)).sum()),
+              'lost_wrong': int(wrong.sum()),
+              'hidden': int(((lost | tracking) & hidden).sum()),
+              'hidden_lost': int((lost & hidden).sum()),
+              'hidden_tracking': int((tracking & hidden).sum())}
+    if boxes is not None:
+        with np.errstate(invalid='ignore'):
+            at_box = rect_iou(boxes, seq.gt) >= overlap
+        counts['lost_wrong_at_box'] = int((wrong & at_box).sum())
+    return counts
 
 
 def attribute_subsets(seqs: Iterable[Sequence]) -> dict[str, list[str]]:

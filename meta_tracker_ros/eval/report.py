@@ -184,18 +184,23 @@ def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
     for n, d in zip(names, dirs):
         total: dict[str, int] = {}
         for seq in seqs:
-            for k, v in lost_state_counts(seq, read_result(Path(d), seq, 'ope').states).items():
+            run = read_result(Path(d), seq, 'ope')
+            for k, v in lost_state_counts(seq, run.states, run.boxes).items():
                 total[k] = total.get(k, 0) + v
         metrics['trackers'][n]['lost_state'] = total
         right = total['lost_right'] / total['lost'] if total['lost'] else float('nan')
         caught = total['hidden_lost'] / total['hidden'] if total['hidden'] else float('nan')
         rows.append([n, str(total['frames']), str(total['lost']), str(total['lost_right']),
-                     str(total['lost_wrong']), _f(right), str(total['hidden']), _f(caught)])
+                     str(total['lost_wrong']), str(total['lost_wrong_at_box']), _f(right),
+                     str(total['hidden']), _f(caught)])
     return (['## Lost state', '', 'lost right = lost while the target was absent, out of view '
-             'or (partly) occluded; lost wrong = lost while it was fully in view; hidden = '
+             'or (partly) occluded; lost wrong = lost while it was fully in view; of those, at '
+             'the box = the target overlapped the box the tracker held (IoU >= 0.3: a false '
+             'alarm), the others = the target was in view elsewhere, not found yet; hidden = '
              'frames with the target absent, fully occluded or out of view.', '']
             + _table(['tracker', 'frames', 'lost', 'lost right', 'lost wrong',
-                      'right / lost', 'hidden', 'hidden and lost / hidden'], rows) + [''])
+                      'lost wrong at the box', 'right / lost', 'hidden',
+                      'hidden and lost / hidden'], rows) + [''])
 
 
 def _vot_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
