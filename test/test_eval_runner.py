@@ -77,6 +77,14 @@ def test_ope_files_in_toolkit_layout_and_resume(tmp_path, squares):
         run_tracker(TrackerSpec('opencv_kcf', {'detect_thresh': 0.3}), seqs, tmp_path / 'res',
                     progress=False)
 
+    # Reopened by another commit: the folder keeps the commit that made its results.
+    info = json.loads((out / 'tracker.json').read_text())
+    (out / 'tracker.json').write_text(json.dumps({**info, 'git_commit': 'abc1234'}))
+    run_tracker(spec, seqs, tmp_path / 'res', progress=False)
+    again = json.loads((out / 'tracker.json').read_text())
+    assert again['git_commit'] == 'abc1234'
+    assert again.get('reopened_at') == ([info['git_commit']] if info['git_commit'] else None)
+
 
 def test_initialisation_waits_for_the_first_visible_frame(tmp_path, squares):
     (car,) = [s for s in read_otb(squares) if s.name == 'Car4']
@@ -154,6 +162,17 @@ def test_cli_ope_report_plots_and_metrics(tmp_path, squares, capsys):
         assert text in report
     for name in ('success', 'precision', 'norm_precision', 'success_IV', 'success_SV'):
         assert (out / 'plots' / f'{name}.png').stat().st_size > 1000
+    assert 'lost wrong at the box' in report and 'reopened' not in report
+
+    # Scored again from the same files by a later commit: the report names both commits.
+    info_file = out / 'opencv_kcf' / 'tracker.json'
+    info = json.loads(info_file.read_text())
+    info_file.write_text(json.dumps({**info, 'git_commit': 'abc1234'}))
+    assert main(['--trackers', 'opencv_kcf', '--dataset', f'otb:{squares}', '--out', str(out),
+                 '--max-seqs', '1', '--no-progress']) == 0
+    report = (out / 'report.md').read_text()
+    assert 'git commit abc1234' in report
+    assert ('folder reopened at' in report) == bool(info['git_commit'])
 
 
 def test_cli_vot_report(tmp_path):

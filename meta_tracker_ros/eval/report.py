@@ -65,7 +65,10 @@ def _tracker_section(name: str, info: dict[str, Any]) -> list[str]:
     lines = [f'### {name}', '',
              f'- description: {info.get("description", "")}',
              f'- version: meta_tracker_ros {info.get("version")}, git commit '
-             f'{info.get("git_commit") or "unknown"}',
+             f'{info.get("git_commit") or "unknown"}'
+             + (f' (folder reopened at {", ".join(info["reopened_at"])}: sequences resumed '
+                f'or results scored again; complete sequences are not re-run)'
+                if info.get('reopened_at') else ''),
              f'- device: {info.get("device")}, seed: {info.get("seed")}',
              f'- weights: {info.get("weights") or "none"}']
     if info.get('weights'):

@@ -13,7 +13,9 @@ Results use the toolkits' layout, <results>/<tracker>/:
   <seq>.json       per-frame tracker state ('init', 'tracking', 'lost', null before the
                    initialisation) and score, to measure later how often 'lost' was right.
   tracker.json     what produced the folder: tracker, resolved config, weights file with
-                   its metadata and sha256, package version, git commit, device, seed.
+                   its metadata and sha256, package version, git commit, device, seed;
+                   reopened_at lists later commits that resumed or re-scored the folder
+                   (git_commit stays the one that made it).
 VOT (pysot's tools/test.py): <results>/<tracker>/baseline/<seq>/<seq>_001.txt holds per
 frame '1' (initialised), '2' (failure: zero overlap with the ground truth), '0' (skipped)
 or the box; the tracker is re-initialised VOT_SKIP frames after a failure.
@@ -124,6 +126,15 @@ def prepare_tracker_dir(results: Path, spec: TrackerSpec) -> Path:
                 f'{out} holds results of {spec.name} with a different {", ".join(changed)} '
                 f'({", ".join(f"{k}={old.get(k)!r}" for k in changed)}); use another output '
                 f'folder or delete it')
+        # The results already there were made by the code of the first commit: keep it, and
+        # list the later commits that reopened the folder (complete sequences are not re-run).
+        reopened = list(old.get('reopened_at') or [])
+        if info['git_commit'] and info['git_commit'] != old.get('git_commit') \
+                and info['git_commit'] not in reopened:
+            reopened.append(info['git_commit'])
+        info['git_commit'], info['version'] = old.get('git_commit'), old.get('version')
+        if reopened:
+            info['reopened_at'] = reopened
     _write_text(info_file, json.dumps(info, indent=2, sort_keys=True) + '\n')
     return out
 
