@@ -36,11 +36,10 @@ from typing import Any
 
 import cv2
 from meta_tracker_ros import __version__
-from meta_tracker_ros.core.models.backbones import sha256_file
 from meta_tracker_ros.core.models.mlt import MLTModelArgs, MLTNet
 from meta_tracker_ros.core.registry import build_tracker
 from meta_tracker_ros.core.types import Box, TrackState
-from meta_tracker_ros.core.weights import save_weights
+from meta_tracker_ros.core.weights import save_weights, sha256_file
 from meta_tracker_ros.data.suites import get_suite
 import numpy as np
 import torch

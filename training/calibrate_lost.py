@@ -29,8 +29,8 @@ import json
 from pathlib import Path
 import sys
 
-from meta_tracker_ros.core.models.backbones import sha256_file
 from meta_tracker_ros.core.registry import build_tracker
+from meta_tracker_ros.core.weights import sha256_file
 from meta_tracker_ros.eval.datasets import load_dataset
 from meta_tracker_ros.eval.metrics import HIDDEN_ATTRIBUTES, OCCLUDED_ATTRIBUTES, rect_iou
 from meta_tracker_ros.eval.runner import track_ope

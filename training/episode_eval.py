@@ -29,9 +29,9 @@ from typing import Any
 
 from meta_tracker_ros import __version__
 from meta_tracker_ros.core.meta.mlt_update import compute_delta, finetune_last_layer
-from meta_tracker_ros.core.models.backbones import inference_graph, sha256_file
+from meta_tracker_ros.core.models.backbones import inference_graph
 from meta_tracker_ros.core.models.mlt import logistic_loss, MLTNet
-from meta_tracker_ros.core.weights import load_state_strict, load_weights
+from meta_tracker_ros.core.weights import load_state_strict, load_weights, sha256_file
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -42,11 +42,12 @@ from training.samplers import Augment, CropMaker, EpisodeSampler
 from training.train import collate
 
 FIRST_UNSEEN = 500
+VIDEOS = 40
 
 
 def evaluate(net: MLTNet, episodes: int, support: int = 8, contexts: int = 16,
              selection: str = 'min_entropy', background: float = 0.3, translate: float = 8.0,
-             videos: int = 40, frames: int = 200, seed: int = 0, finetune_steps: int = 30,
+             videos: int = VIDEOS, frames: int = 200, seed: int = 0, finetune_steps: int = 30,
              finetune_lr: float = 1e-3, first: int = FIRST_UNSEEN, centre_labels: bool = True,
              progress: bool = False) -> dict[str, Any]:
     """Mean held-out loss, peak hit rate and peak error of 'base', 'meta' and 'finetune'."""
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                               'translate': ns.translate, 'background': ns.background,
                               'support_labels': ns.support_labels,
                               'seed': ns.seed, 'videos': f'synth-train {FIRST_UNSEEN}-'
-                              f'{FIRST_UNSEEN + 39}', 'results': {}}
+                              f'{FIRST_UNSEEN + VIDEOS - 1}', 'results': {}}
     for path in ns.weights:
         tensors, meta = load_weights(path, accept='mlt')
         net = MLTNet.from_args(meta.model_args)

@@ -47,10 +47,8 @@ def response_entropies(logits: torch.Tensor) -> torch.Tensor:
     The normalisation p(.) is a softmax of the logits (the paper names only 'the normalization
     function'); one clear peak gives a low entropy, several peaks or a plateau a high one.
     """
-    z = logits.flatten(-2)
-    z = z - z.amax(dim=-1, keepdim=True)
-    p = torch.softmax(z, dim=-1)
-    return torch.logsumexp(z, dim=-1) - (p * z).sum(dim=-1)
+    log_p = torch.log_softmax(logits.flatten(-2), dim=-1)
+    return -(log_p.exp() * log_p).sum(dim=-1)
 
 
 def response_entropy(response: np.ndarray) -> float:
@@ -62,6 +60,8 @@ def select_min_entropy(responses: Sequence[np.ndarray], m: int) -> list[int]:
     """Return the indices of the m lowest-entropy response maps, without replacement (eq. 5)."""
     if m < 1:
         raise ValueError(f'm must be positive, got {m}')
+    # One map at a time: a frame that found the target again after the lost state's wider
+    # search has a larger map than the others.
     entropies = np.array([response_entropy(r) for r in responses])
     return [int(i) for i in np.argsort(entropies, kind='stable')[:m]]
 
