@@ -45,3 +45,14 @@ def test_list_and_errors(capsys):
     assert '--out' in capsys.readouterr().err
     assert main(['--seed', '1', '--difficulty', '3', '--preview', 'x.png']) == 2
     assert 'difficulty' in capsys.readouterr().err
+
+
+def test_suite_entries_beyond_the_count(tmp_path, capsys):
+    out = tmp_path / 'more'
+    assert main(['--suite', 'synth-mini', '--entries', '3', '4', '--out', str(out),
+                 '--quiet']) == 0
+    assert f'synthdir:{out}' in capsys.readouterr().out
+    seqs = read_synthetic(out)
+    assert [s.name for s in seqs] == ['synth-mini-0003'] and seqs[0].meta['seed'] == 5_000_003
+    assert main(['--suite', 'synth-mini', '--entries', '3', '4']) == 2
+    assert '--out' in capsys.readouterr().err

@@ -130,6 +130,29 @@ def test_ensure_suite_in_parallel_matches_serial(tiny_suite, tmp_path):
             assert a.frames[i].read_bytes() == b.frames[i].read_bytes()
 
 
+def test_write_entries_extends_a_suite_beyond_its_count(tiny_suite, tmp_path, monkeypatch):
+    monkeypatch.setenv('META_TRACKER_DATA', str(tmp_path / 'data'))
+    out = suites.write_entries(tiny_suite.name, 2, 4, tmp_path / 'extra', progress=False)
+    seqs = read_synthetic(out)
+    # entries 2 and 3: the seeds after the suite's two, under the suite's names
+    assert [s.name for s in seqs] == ['synth-tiny-0002', 'synth-tiny-0003']
+    assert [s.meta['seed'] for s in seqs] == [9_000_002, 9_000_003]
+    assert all(s.meta['suite'] == tiny_suite.name for s in seqs)
+    np.testing.assert_array_equal(seqs[0].gt, [f.box for f in tiny_suite.entry(2).sequence()])
+    # a second call keeps what is written; a wider range adds the missing entries
+    stamp = (out / 'synth-tiny-0002' / 'meta.json').stat().st_mtime_ns
+    suites.write_entries(tiny_suite.name, 1, 4, out, jobs=2, progress=False)
+    assert (out / 'synth-tiny-0002' / 'meta.json').stat().st_mtime_ns == stamp
+    assert [s.name for s in read_synthetic(out)] == [f'synth-tiny-000{k}' for k in (1, 2, 3)]
+    with pytest.raises(ValueError, match='outside'):
+        suites.write_entries(tiny_suite.name, 5, 5, out, progress=False)
+    with pytest.raises(ValueError, match='outside'):
+        suites.write_entries(tiny_suite.name, 99, 101, out, progress=False)
+    with pytest.raises(ValueError, match='folder of the suite'):
+        suites.write_entries(tiny_suite.name, 2, 3, suites.suite_path(tiny_suite.name),
+                             progress=False)
+
+
 def test_write_sequence_refuses_to_overwrite(tmp_path):
     seq = get_suite('synth-mini').entry(0).sequence()
     (tmp_path / 'x').mkdir()

@@ -20,11 +20,12 @@ from meta_tracker_ros.data.generator import (ABSENT_VISIBILITY, FRAME_FLAGS, Fra
                                              SyntheticFrame, SyntheticSequence)
 from meta_tracker_ros.data.spec import SequenceSpec, SpecError
 from meta_tracker_ros.data.suites import (ensure_suite, get_suite, SuiteDef, SuiteEntry,
-                                          SUITES, TRAIN_SEEDS)
+                                          SUITES, TRAIN_SEEDS, write_entries)
 from meta_tracker_ros.data.writer import write_sequence
 
 __all__ = [
     'ABSENT_VISIBILITY', 'FRAME_FLAGS', 'FrameLabel', 'generate_sequence', 'GENERATOR_VERSION',
     'SyntheticFrame', 'SyntheticSequence', 'SequenceSpec', 'SpecError', 'ensure_suite',
-    'get_suite', 'SuiteDef', 'SuiteEntry', 'SUITES', 'TRAIN_SEEDS', 'write_sequence',
+    'get_suite', 'SuiteDef', 'SuiteEntry', 'SUITES', 'TRAIN_SEEDS', 'write_entries',
+    'write_sequence',
 ]

@@ -5,6 +5,8 @@ meta-tracker-gen: write synthetic suites or single sequences, or preview them.
 
   meta-tracker-gen --list
   meta-tracker-gen --suite synth-test [--root DIR] [--jobs N]
+  meta-tracker-gen --suite synth-test --entries 50 150 --out DIR [--jobs N]
+                   (more sequences of the suite's distribution, beyond the 50 it holds)
   meta-tracker-gen --suite synth-dev --index 3 --preview dev3.mp4      (no suite written)
   meta-tracker-gen --seed 7 --frames 300 [--difficulty 0.7] [--width 640 --height 480]
                    --out DIR [--name NAME] [--force]
@@ -23,7 +25,8 @@ import time
 from meta_tracker_ros.data.generator import SyntheticSequence
 from meta_tracker_ros.data.preview import write_preview
 from meta_tracker_ros.data.spec import SequenceSpec, spec_help, SpecError
-from meta_tracker_ros.data.suites import data_root, ensure_suite, get_suite, suite_path, SUITES
+from meta_tracker_ros.data.suites import (data_root, ensure_suite, get_suite, suite_path, SUITES,
+                                          write_entries)
 from meta_tracker_ros.data.writer import read_meta, write_list, write_sequence
 
 
@@ -39,14 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--root', type=Path,
                    help=f'suite folder (default {data_root()}/<suite> or $META_TRACKER_DATA)')
     p.add_argument('--jobs', type=int, default=1, help='processes writing sequences')
+    p.add_argument('--entries', type=int, nargs=2, metavar=('FIRST', 'STOP'),
+                   help='with --suite and --out: write entries FIRST..STOP-1 of the suite '
+                   '(same distribution and seed range) into --out')
     p.add_argument('--index', type=int, default=0, help='suite entry to --preview')
     p.add_argument('--frames', type=int, default=300, help='frames of a --seed sequence')
     p.add_argument('--difficulty', type=float, default=0.5,
                    help='difficulty level in [0, 1] of a --seed sequence')
     p.add_argument('--width', type=int, default=480, help='frame width of a --seed sequence')
     p.add_argument('--height', type=int, default=360, help='frame height of a --seed sequence')
-    p.add_argument('--out', type=Path, help='folder to write a --seed sequence into '
-                   '(<out>/<name>/..., and <out>/list.txt)')
+    p.add_argument('--out', type=Path, help='folder to write a --seed sequence or --entries '
+                   'into (<out>/<name>/..., and <out>/list.txt)')
     p.add_argument('--name', help='sequence name for --out (default seed-<seed>)')
     p.add_argument('--force', action='store_true', help='replace an existing --out sequence')
     p.add_argument('--preview', type=Path, help='write an annotated video (.mp4/.avi) or a '
@@ -103,6 +109,14 @@ def _suite(args: argparse.Namespace) -> None:
         print(f'preview: {write_preview(entry.sequence(), args.preview)}')
         return
     t0 = time.perf_counter()
+    if args.entries is not None:
+        if args.out is None:
+            raise ValueError('--entries needs --out DIR')
+        folder = write_entries(args.suite, *args.entries, args.out, jobs=args.jobs,
+                               progress=not args.quiet)
+        print(f'{args.suite} entries {args.entries[0]}..{args.entries[1] - 1}: {folder} '
+              f'({time.perf_counter() - t0:.0f} s; evaluate with --dataset synthdir:{folder})')
+        return
     folder = ensure_suite(args.suite, args.root, jobs=args.jobs, progress=not args.quiet)
     print(f'{args.suite}: {folder} ({time.perf_counter() - t0:.0f} s)')
 

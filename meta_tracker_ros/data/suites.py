@@ -176,6 +176,29 @@ def is_complete(name: str, root: Path | str | None = None) -> bool:
         return False
 
 
+def _write_entries(folder: Path, entries: list[SuiteEntry], suite: str, jobs: int,
+                   progress: bool, desc: str) -> None:
+    """Write the entries not yet on disk for the current generator over `jobs` processes."""
+    if jobs < 1:
+        raise ValueError(f'jobs must be at least 1, got {jobs}')
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [e for e in entries if not _entry_done(folder, e)]
+    total = sum(e.num_frames for e in todo)
+    with tqdm(total=total, unit='frame', desc=f'{desc} ({len(todo)}/{len(entries)} seqs)',
+              disable=not progress) as bar:
+        if jobs == 1:
+            for e in todo:
+                write_sequence(e.sequence(), folder, e.name, overwrite=True,
+                               extra_meta={'suite': suite, 'difficulty': e.difficulty},
+                               progress=bar.update)
+        else:
+            ctx = multiprocessing.get_context('spawn')
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futures = [pool.submit(_write_entry, str(folder), e, suite) for e in todo]
+                for fut in as_completed(futures):
+                    bar.update(fut.result())
+
+
 def ensure_suite(name: str, root: Path | str | None = None, jobs: int = 1,
                  progress: bool = True) -> Path:
     """
@@ -194,21 +217,33 @@ def ensure_suite(name: str, root: Path | str | None = None, jobs: int = 1,
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).unlink(missing_ok=True)
     entries = suite.entries()
-    todo = [e for e in entries if not _entry_done(folder, e)]
-    total = sum(e.num_frames for e in todo)
-    with tqdm(total=total, unit='frame', desc=f'{name} ({len(todo)}/{len(entries)} seqs)',
-              disable=not progress) as bar:
-        if jobs == 1:
-            for e in todo:
-                write_sequence(e.sequence(), folder, e.name, overwrite=True,
-                               extra_meta={'suite': name, 'difficulty': e.difficulty},
-                               progress=bar.update)
-        else:
-            ctx = multiprocessing.get_context('spawn')
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                futures = [pool.submit(_write_entry, str(folder), e, name) for e in todo]
-                for fut in as_completed(futures):
-                    bar.update(fut.result())
+    _write_entries(folder, entries, name, jobs, progress, name)
     write_list(folder, [e.name for e in entries])
     (folder / MARKER).write_text(json.dumps(suite.fingerprint()) + '\n')
     return folder
+
+
+def write_entries(name: str, first: int, stop: int, out: Path | str, jobs: int = 1,
+                  progress: bool = True) -> Path:
+    """
+    Write entries first..stop-1 of a suite into `out` and return the folder.
+
+    These are more sequences from the suite's distribution and seed range, so they are
+    held out from training as the suite is. Entries below the suite's count are the suite's
+    own sequences; `out` must not be the suite's folder (its marker describes exactly the
+    first count entries). Entries already written are kept, so an interrupted write resumes;
+    out/list.txt lists the range.
+    """
+    suite = get_suite(name)
+    size = suite.seed_range[1] - suite.seed_range[0]
+    if not 0 <= first < stop <= size:
+        raise ValueError(f'entries {first}..{stop - 1} are outside the range 0..{size - 1} '
+                         f'of {name} (give FIRST < STOP)')
+    out = Path(out)
+    if out.resolve() == suite_path(name).resolve():
+        raise ValueError(f'{out} is the folder of the suite {name}; write extra entries '
+                         'elsewhere')
+    entries = [suite.entry(k) for k in range(first, stop)]
+    _write_entries(out, entries, name, jobs, progress, f'{name} {first}..{stop - 1}')
+    write_list(out, [e.name for e in entries])
+    return out
