@@ -344,3 +344,23 @@ def test_lost_state_counts():
     assert M.lost_state_counts(seq, states, boxes)['lost_wrong_at_box'] == 0
     with pytest.raises(ValueError, match='boxes'):
         M.lost_state_counts(seq, states, boxes[:-1])
+
+
+def _summary_of(aucs: dict[str, float]) -> M.OPESummary:
+    curve = np.zeros(21)
+    return M.OPESummary(curve, np.zeros(51), np.zeros(51), 1.0, 0.0, 0.0, 0.0, 1.0,
+                        len(aucs), {k: {'auc': v} for k, v in aucs.items()})
+
+
+def test_paired_difference():
+    a = _summary_of({'s1': 0.50, 's2': 0.40, 's3': 0.90, 's4': float('nan')})
+    b = _summary_of({'s1': 0.45, 's2': 0.41, 's3': 0.60, 's5': 0.2})
+    p = M.paired_difference(a, b)
+    d = np.array([0.05, -0.01, 0.30])  # s4 (NaN) and s5 (only b) are left out
+    assert p['sequences'] == 3 and p['mean'] == pytest.approx(d.mean())
+    assert p['standard_error'] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+    assert (p['better'], p['worse']) == (2, 0)
+    q = M.paired_difference(b, a, margin=0.0)
+    assert q['mean'] == pytest.approx(-d.mean()) and (q['better'], q['worse']) == (1, 2)
+    one = M.paired_difference(_summary_of({'s1': 0.5}), _summary_of({'s1': 0.2}))
+    assert one['mean'] == pytest.approx(0.3) and np.isnan(one['standard_error'])

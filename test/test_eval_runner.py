@@ -163,6 +163,11 @@ def test_cli_ope_report_plots_and_metrics(tmp_path, squares, capsys):
     for name in ('success', 'precision', 'norm_precision', 'success_IV', 'success_SV'):
         assert (out / 'plots' / f'{name}.png').stat().st_size > 1000
     assert 'lost wrong at the box' in report and 'reopened' not in report
+    pair = metrics['paired']['opencv_kcf - opencv_csrt']
+    auc = {n: metrics['trackers'][n]['summary']['auc'] for n in ('opencv_kcf', 'opencv_csrt')}
+    assert pair['sequences'] == 1 and pair['mean'] == pytest.approx(
+        auc['opencv_kcf'] - auc['opencv_csrt'])
+    assert f"| opencv_kcf - opencv_csrt | 1 | {pair['mean']:+.3f} |" in report
 
     # Scored again from the same files by a later commit: the report names both commits.
     info_file = out / 'opencv_kcf' / 'tracker.json'

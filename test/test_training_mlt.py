@@ -273,10 +273,17 @@ def test_episode_eval_scores_w5_the_meta_learner_and_finetuning():
     torch.manual_seed(0)
     net = MLTNet(MLTModelArgs(**TINY))
     res = evaluate(net, 2, support=2, contexts=4, videos=2, frames=40, finetune_steps=3)
-    assert set(res) == {'base', 'meta', 'finetune'}
+    assert set(res) == {'base', 'meta', 'finetune', 'meta_zero_delta', 'meta_other_delta'}
     for r in res.values():
         assert 0.0 <= r['peak_hit'] <= 1.0 and r['loss'] > 0 and r['peak_error_px'] >= 0
     # Fine-tuning on the support patches changes the held-out maps; an untrained meta-learner
     # starts near zero and changes them only slightly.
     assert res['finetune']['loss'] != res['base']['loss']
     assert abs(res['meta']['loss'] - res['base']['loss']) < 0.05
+    # The controls: with a meta-learner whose kernels follow delta, another episode's delta
+    # and a zero delta give other kernels than the episode's own delta.
+    with torch.no_grad():
+        net.meta_learner.layers[-1].weight.mul_(1e4)
+    res = evaluate(net, 2, support=2, contexts=4, videos=2, frames=40, finetune_steps=3)
+    assert res['meta_other_delta']['loss'] != res['meta']['loss']
+    assert res['meta_zero_delta']['loss'] != res['meta']['loss']

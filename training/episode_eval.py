@@ -17,6 +17,9 @@ for the matching network's own last layer w5, the meta-learner's kernels (eqs. 3
 MLT-mt+ft's 30 Adam steps at 1e-3 on the same M patches: the loss (eq. 6), the fraction of
 peaks within pos_radius of the target and the mean peak distance in search pixels. This
 isolates the update from the tracking loop, where single drifts decide a sequence's score.
+Two controls tell whether the meta-learner's kernels are specific to the target: the kernels
+it makes from a zero delta (meta_zero_delta, what it adds whatever the target) and from the
+next episode's delta (meta_other_delta, another target's update).
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ from training.train import collate
 
 FIRST_UNSEEN = 500
 VIDEOS = 40
+ROWS = ('base', 'meta', 'finetune', 'meta_zero_delta', 'meta_other_delta')
+
+
+def _scores(m: torch.nn.Module, r: torch.Tensor, labels: torch.Tensor, off: torch.Tensor,
+            radius: float) -> list[float]:
+    """Held-out loss (eq. 6), fraction of peaks within radius, mean peak error (pixels)."""
+    err = peak_errors(r[0], off, m.stride)
+    return [float(logistic_loss(r, labels).mean()), float((err <= radius).float().mean()),
+            float(err.mean())]
 
 
 def evaluate(net: MLTNet, episodes: int, support: int = 8, contexts: int = 16,
@@ -59,7 +71,8 @@ def evaluate(net: MLTNet, episodes: int, support: int = 8, contexts: int = 16,
                              Augment(flip=0.5, noise=6.0, blur=0.2, translate=translate,
                                      scale=0.05), contexts)
     rng = np.random.default_rng(seed)
-    rows: dict[str, list[list[float]]] = {'base': [], 'meta': [], 'finetune': []}
+    rows: dict[str, list[list[float]]] = {k: [] for k in ROWS}
+    kept = []
     for _ in tqdm(range(episodes), desc='episodes', disable=not progress, mininterval=5.0,
                   file=sys.stdout):
         batch = episode_features(features, collate([sampler.sample(rng)]))
@@ -75,14 +88,22 @@ def evaluate(net: MLTNet, episodes: int, support: int = 8, contexts: int = 16,
                                     finetune_steps, finetune_lr, mask)
         with torch.no_grad():
             weight, attention = net.adapted_kernels(delta)
+            zero_w, zero_a = net.adapted_kernels(torch.zeros_like(delta))
             maps = {'base': m.respond(fz, fx[:, h], exemplar_mask=mask),
                     'meta': m.respond(fz, fx[:, h], weight, attention, mask),
-                    'finetune': m.respond(fz, fx[:, h], tuned.unsqueeze(0), None, mask)}
+                    'finetune': m.respond(fz, fx[:, h], tuned.unsqueeze(0), None, mask),
+                    'meta_zero_delta': m.respond(fz, fx[:, h], zero_w, zero_a, mask)}
+        held = (fz, fx[:, h], mask, labels[:, h], off[0, h])
+        kept.append((held, delta))
         for name, r in maps.items():
-            err = peak_errors(r[0], off[0, h], m.stride)
-            rows[name].append([float(logistic_loss(r, labels[:, h]).mean()),
-                               float((err <= args.pos_radius).float().mean()),
-                               float(err.mean())])
+            rows[name].append(_scores(m, r, held[3], held[4], args.pos_radius))
+    # Kernels from the next episode's delta (another video, or rarely the same one elsewhere):
+    # they score as well as 'meta' if the meta-learner's kernels are not target-specific.
+    for i, ((fz, fx_h, mask, labels_h, off_h), _) in enumerate(kept):
+        with torch.no_grad():
+            weight, attention = net.adapted_kernels(kept[(i + 1) % len(kept)][1])
+            r = m.respond(fz, fx_h, weight, attention, mask)
+        rows['meta_other_delta'].append(_scores(m, r, labels_h, off_h, args.pos_radius))
     out: dict[str, Any] = {}
     base_hit = np.array([r[1] for r in rows['base']])
     for name, values in rows.items():
@@ -129,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         report['results'][str(path)] = {'sha256': sha256_file(path), **res}
         print(path)
         for name, r in res.items():
-            print(f"  {name:9s} loss {r['loss']:.4f}  peak hit {r['peak_hit']:.3f}  peak error "
+            print(f"  {name:16s} loss {r['loss']:.4f}  peak hit {r['peak_hit']:.3f}  peak error "
                   f"{r['peak_error_px']:.1f} px  better/worse than w5 "
                   f"{r['episodes_better_than_base']}/{r['episodes_worse_than_base']}")
     ns.out.parent.mkdir(parents=True, exist_ok=True)

@@ -319,6 +319,26 @@ def summarize_ope(scores: Seq[OPEScores]) -> OPESummary:
         sequence_fps(times), len(scores), {s.sequence: s.as_dict() for s in scores})
 
 
+def paired_difference(a: OPESummary, b: OPESummary, margin: float = 0.02) -> dict[str, Any]:
+    """
+    Per-sequence AUC differences a - b over the sequences both scored.
+
+    Returns the number of sequences, the mean difference (equal to the difference of the two
+    mean AUCs when both scored the same sequences), its standard error (sample standard
+    deviation / sqrt(n)) and how many sequences each side wins by more than `margin`. Two
+    trackers whose mean difference is within about two standard errors are not told apart by
+    the suite: the difference between two suites of the same distribution would often flip it.
+    """
+    keys = [k for k in a.per_sequence if k in b.per_sequence
+            and np.isfinite(a.per_sequence[k]['auc']) and np.isfinite(b.per_sequence[k]['auc'])]
+    d = np.array([a.per_sequence[k]['auc'] - b.per_sequence[k]['auc'] for k in keys])
+    n = len(d)
+    return {'sequences': n, 'mean': float(d.mean()) if n else float('nan'),
+            'standard_error': float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float('nan'),
+            'better': int((d > margin).sum()), 'worse': int((d < -margin).sum()),
+            'margin': margin}
+
+
 # Per-frame attributes under which the target cannot be seen (the lost state is right).
 HIDDEN_ATTRIBUTES = ('full_occlusion', 'out_of_view')
 OCCLUDED_ATTRIBUTES = ('occlusion',)

@@ -20,7 +20,8 @@ from typing import Any, Sequence as Seq
 import meta_tracker_ros
 from meta_tracker_ros.eval import plots
 from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
-                                           lost_state_counts, OPEScores, summarize_ope,
+                                           lost_state_counts, OPEScores, OPESummary,
+                                           paired_difference, summarize_ope,
                                            vot_accuracy_robustness, vot_eao, VOT_EAO_INTERVALS)
 from meta_tracker_ros.eval.runner import git_commit, read_result
 from meta_tracker_ros.eval.sequence import Sequence
@@ -162,6 +163,7 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
             metrics['trackers'][n].setdefault('attributes', {})[attr] = {
                 'sequences': members, 'auc': float(np.mean(curves[n])),
                 'success_curve': curves[n].tolist()}
+    md += _paired_section(names, summaries, metrics)
     md += ['', '## Plots', ''] + [f'![{f.stem}](plots/{f.name})' for f in files] + ['']
     if rows:
         md += ['## Success (AUC) per attribute', '']
@@ -178,6 +180,27 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
         md += _table(['sequence', 'frames', 'AUC', 'P@20', 'NormP@0.2', 'AO', 'fps'], body)
         md += ['']
     return md
+
+
+def _paired_section(names: list[str], summaries: dict[str, OPESummary],
+                    metrics: dict[str, Any]) -> list[str]:
+    """Per-sequence AUC differences of every pair of trackers (eval.metrics.paired_difference)."""
+    if len(names) < 2:
+        return []
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p = paired_difference(summaries[a], summaries[b])
+            metrics.setdefault('paired', {})[f'{a} - {b}'] = p
+            rows.append([f'{a} - {b}', str(p['sequences']), f"{p['mean']:+.3f}",
+                         _f(p['standard_error']), str(p['better']), str(p['worse'])])
+    return (['', '## Paired differences', '',
+             'Per-sequence AUC of the first tracker minus the second, over the sequences both '
+             'scored: mean, standard error of the mean, and the sequences won and lost by more '
+             'than 0.02. A mean within about two standard errors of zero does not tell the two '
+             'apart on this suite.', '']
+            + _table(['pair', 'sequences', 'mean AUC difference', 'standard error',
+                      'better by > 0.02', 'worse by > 0.02'], rows))
 
 
 def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
