@@ -330,8 +330,8 @@ def test_lost_state_counts():
     seq.attributes['occlusion'] = np.array([0, 0, 0, 1, 0, 0, 0, 0], bool)
     states = ['init', 'tracking', 'lost', 'lost', 'tracking', 'lost', 'tracking', 'tracking']
     c = M.lost_state_counts(seq, states)
-    assert c == {'frames': 7, 'lost': 3, 'lost_right': 2, 'lost_wrong': 1, 'hidden': 2,
-                 'hidden_lost': 1, 'hidden_tracking': 1}
+    assert c == {'frames': 7, 'lost': 3, 'lost_right': 2, 'lost_wrong': 1, 'visible': 4,
+                 'hidden': 2, 'hidden_lost': 1, 'hidden_tracking': 1}
     with pytest.raises(ValueError, match='states'):
         M.lost_state_counts(seq, states[:-1])
     # The one wrong 'lost' (frame 2, target in view): a false alarm when the held box is on
@@ -344,6 +344,34 @@ def test_lost_state_counts():
     assert M.lost_state_counts(seq, states, boxes)['lost_wrong_at_box'] == 0
     with pytest.raises(ValueError, match='boxes'):
         M.lost_state_counts(seq, states, boxes[:-1])
+
+
+def test_false_lost_and_hidden_caught_rates():
+    # Frames 0-11: frame 0 precedes the initialisation (target absent), 1 is the init frame.
+    states = [None, 'init', 'tracking', 'lost', 'lost', 'lost', 'tracking', 'lost', 'lost',
+              'tracking', 'lost', 'lost']
+    n = len(states)
+    gt = np.tile([10.0, 10.0, 20.0, 20.0], (n, 1))
+    absent = np.zeros(n, bool)
+    absent[[0, 10]] = True  # absent: hidden
+    gt[absent] = np.nan
+    seq = make_seq('rates', gt, absent=absent)
+    flags = {'out_of_view': [5, 6], 'full_occlusion': [7], 'occlusion': [8]}
+    for name, frames in flags.items():
+        seq.attributes[name] = np.isin(np.arange(n), frames)
+    c = M.lost_state_counts(seq, states)
+    # Fully visible after init: 2, 3, 4, 9, 11 (3, 4, 11 lost); hidden: 5, 6, 7, 10 (5, 7, 10
+    # lost); frame 8 (partly occluded) is neither; frame 0 (before init) is not counted.
+    assert (c['visible'], c['lost_wrong'], c['hidden'], c['hidden_lost']) == (5, 3, 4, 3)
+    assert M.lost_state_rates(c) == {'false_lost_rate': pytest.approx(3 / 5),
+                                     'hidden_caught_rate': pytest.approx(3 / 4)}
+    # Never lost: no false alarms and nothing caught; no hidden frames: the rate is undefined.
+    c = M.lost_state_counts(seq, [None, 'init'] + ['tracking'] * (n - 2))
+    assert M.lost_state_rates(c) == {'false_lost_rate': 0.0, 'hidden_caught_rate': 0.0}
+    seq = make_seq('seen', np.tile([10.0, 10.0, 20.0, 20.0], (4, 1)))
+    rates = M.lost_state_rates(M.lost_state_counts(seq, ['init', 'lost', 'tracking', 'lost']))
+    assert rates['false_lost_rate'] == pytest.approx(2 / 3)
+    assert np.isnan(rates['hidden_caught_rate'])
 
 
 def _summary_of(aucs: dict[str, float]) -> M.OPESummary:

@@ -5,6 +5,7 @@
 from pathlib import Path
 
 import cv2
+from got10k.datasets import OTB, UAV123
 from meta_tracker_ros.eval.datasets import load_dataset, parse_spec
 from meta_tracker_ros.eval.readers.common import DatasetError, read_rows
 from meta_tracker_ros.eval.readers.got10k import read_got10k
@@ -47,13 +48,15 @@ def test_read_rows_mixed_separators_and_nan(tmp_path):
         read_rows(f)
 
 
-def test_otb_plain_sequence_tab_separated_converts_to_zero_based(tmp_path):
+def test_otb_plain_sequence_tab_separated_rows_as_read(tmp_path):
     write_frames(tmp_path / 'Car4' / 'img', range(1, 6))
-    write_rows(tmp_path / 'Car4' / 'groundtruth_rect.txt',
-               [[10 + i, 20, 30, 40] for i in range(5)], sep='\t')
+    rows = [[10 + i, 20, 30, 40] for i in range(5)]
+    write_rows(tmp_path / 'Car4' / 'groundtruth_rect.txt', rows, sep='\t')
     (seq,) = read_otb(tmp_path)
-    assert seq.name == 'Car4' and len(seq) == 5 and seq.one_based
-    np.testing.assert_array_equal(seq.gt[0], [9, 19, 30, 40])
+    assert seq.name == 'Car4' and len(seq) == 5 and not seq.one_based
+    # The rows as got10k's ExperimentOTB passes them to init and scores them: no 1-px shift.
+    np.testing.assert_array_equal(seq.gt, rows)
+    assert seq.init_index() == 0
     assert seq.frames[0].name == '0001.jpg'
     assert seq.attributes == {a: a in ('IV', 'SV') for a in seq.attributes}
     assert seq.attributes['IV'] and not seq.attributes['OCC']
@@ -66,7 +69,7 @@ def test_otb_david_starts_at_frame_300(tmp_path):
     (seq,) = read_otb(tmp_path)
     assert len(seq) == 471
     assert seq.frames[0].name == '0300.jpg' and seq.frames[-1].name == '0770.jpg'
-    assert seq.gt[0, 0] == 299 and seq.meta['start_frame'] == 300
+    assert seq.gt[0, 0] == 300 and seq.meta['start_frame'] == 300
 
 
 def test_otb_tiger1_drops_its_first_five_annotated_frames(tmp_path):
@@ -76,7 +79,7 @@ def test_otb_tiger1_drops_its_first_five_annotated_frames(tmp_path):
     (seq,) = read_otb(tmp_path)
     assert len(seq) == 349
     assert seq.frames[0].name == '0006.jpg'
-    assert seq.gt[0, 0] == 5  # row of frame 6 (x = 6 in 1-based)
+    assert seq.gt[0, 0] == 6  # the row of frame 6, as written
 
 
 def test_otb_blurcar_folder_starting_late(tmp_path):
@@ -84,7 +87,7 @@ def test_otb_blurcar_folder_starting_late(tmp_path):
     write_rows(tmp_path / 'BlurCar3' / 'groundtruth_rect.txt',
                [[i, 1, 5, 5] for i in range(3, 360)])
     (seq,) = read_otb(tmp_path)
-    assert len(seq) == 357 and seq.frames[0].name == '0003.jpg' and seq.gt[0, 0] == 2
+    assert len(seq) == 357 and seq.frames[0].name == '0003.jpg' and seq.gt[0, 0] == 3
 
 
 def test_otb_two_targets_and_empty_annotation_file(tmp_path):
@@ -96,7 +99,7 @@ def test_otb_two_targets_and_empty_annotation_file(tmp_path):
     write_rows(tmp_path / 'Human4' / 'groundtruth_rect.2.txt', [[2, 2, 4, 4]] * 3)
     seqs = {s.name: s for s in read_otb(tmp_path)}
     assert sorted(seqs) == ['Human4', 'Jogging-1', 'Jogging-2']
-    assert seqs['Jogging-2'].gt[0, 0] == 8 and seqs['Jogging-1'].gt[0, 0] == 0
+    assert seqs['Jogging-2'].gt[0, 0] == 9 and seqs['Jogging-1'].gt[0, 0] == 1
     assert seqs['Jogging-1'].attributes['OCC'] and seqs['Human4'].attributes['IV']
 
 
@@ -125,7 +128,8 @@ def test_uav123_segment_of_a_folder_with_nan_rows_and_attributes(tmp_path):
     assert seq.name == 'bird1_1' and len(seq) == 253
     assert seq.frames[-1].name == '000253.jpg'
     assert seq.absent.sum() == 3 and seq.absent[100:103].all()
-    np.testing.assert_array_equal(seq.gt[0], [9, 19, 5, 6])
+    np.testing.assert_array_equal(seq.gt[0], [10, 20, 5, 6])  # as read (got10k's UAV123)
+    assert not seq.one_based and np.isnan(seq.gt[100:103]).all()
     assert seq.attributes['FOC'] and seq.attributes['OV'] and not seq.attributes['BC']
     assert seq.meta['benchmark'] == 'uav123'
 
@@ -139,6 +143,40 @@ def test_uav_unknown_sequence_and_wrong_length(tmp_path):
     write_rows(tmp_path / 'anno' / 'UAV123' / 'mystery.txt', [[1, 1, 2, 2]])
     with pytest.raises(DatasetError, match="'mystery' is not a UAV123 sequence"):
         read_uav(tmp_path)
+
+
+# ------------------------------------------------------ against the got10k toolkit's readers
+
+def test_otb_and_uav_boxes_are_got10ks_anno_rows(tmp_path):
+    """
+    The boxes a tracker is initialised with and scored against are got10k's anno.
+
+    got10k's ExperimentOTB (and ExperimentUAV123, which runs the same way) passes anno[0] to
+    tracker.track and scores rect_iou(boxes, anno); a 1-pixel shift here would fail.
+    """
+    otb = tmp_path / 'otb'
+    write_frames(otb / 'Car4' / 'img', range(1, 6))
+    write_rows(otb / 'Car4' / 'groundtruth_rect.txt',
+               [[70.5 + i, 51, 107, 87] for i in range(5)], sep='\t')
+    write_frames(otb / 'David' / 'img', range(1, 771))
+    write_rows(otb / 'David' / 'groundtruth_rect.txt', [[i, 1, 5, 5] for i in range(300, 771)])
+    theirs = OTB(str(otb), 2015, download=False)
+    for seq in read_otb(otb):
+        img_files, anno = theirs[seq.name]
+        np.testing.assert_array_equal(seq.gt, anno)
+        assert [str(f) for f in seq.frames] == img_files
+
+    uav = tmp_path / 'uav'
+    write_frames(uav / 'data_seq' / 'UAV123' / 'car1', range(1, 1628), '{:06d}.jpg')
+    rows = [[31 + i % 7, 40, 12.25, 9] for i in range(877)]
+    rows[5:9] = [['NaN'] * 4] * 4
+    write_rows(uav / 'anno' / 'UAV123' / 'car1_2.txt', rows)
+    for extra in ('a', 'b'):  # got10k's UAV123 wants more than three entries in its root
+        (uav / extra).mkdir()
+    (seq,) = read_uav(uav, 'UAV123')
+    img_files, anno = UAV123(str(uav), 'UAV123')['car1_2']
+    np.testing.assert_array_equal(seq.gt, anno)  # NaN rows included
+    assert [str(f) for f in seq.frames] == img_files
 
 
 # ------------------------------------------------------------------------------- LaSOT
@@ -160,9 +198,9 @@ def make_lasot_sequence(root: Path, name: str, n: int = 6) -> Path:
 def test_lasot_absent_from_occlusion_and_out_of_view(tmp_path):
     make_lasot_sequence(tmp_path, 'airplane-1')
     (seq,) = read_lasot(tmp_path)
-    assert seq.name == 'airplane-1' and seq.one_based
+    assert seq.name == 'airplane-1' and not seq.one_based
     np.testing.assert_array_equal(seq.absent, [0, 0, 1, 0, 1, 0])
-    np.testing.assert_array_equal(seq.gt[0], [4, 5, 7, 8])
+    np.testing.assert_array_equal(seq.gt[0], [5, 6, 7, 8])  # as read (got10k's LaSOT)
     assert seq.meta['nlp'] == 'a small test target' and seq.meta['class'] == 'airplane'
     assert seq.attributes['full_occlusion'][2] and not seq.attributes['out_of_view'][2]
 

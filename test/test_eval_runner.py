@@ -3,9 +3,11 @@
 """OPE/VOT runner, result files, report and CLI with OpenCV trackers on a drawn square."""
 
 import json
+import math
 from pathlib import Path
 
 import cv2
+from meta_tracker_ros.core.types import Box, TrackResult, TrackState
 from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.eval.cli import load_config_file, main
 from meta_tracker_ros.eval.datasets import load_dataset
@@ -13,7 +15,8 @@ from meta_tracker_ros.eval.metrics import evaluate_ope
 from meta_tracker_ros.eval.readers.common import DatasetError
 from meta_tracker_ros.eval.readers.otb import read_otb
 from meta_tracker_ros.eval.runner import (read_result, result_paths, run_tracker, sha256_file,
-                                          tracker_info, TrackerSpec)
+                                          track_ope, tracker_info, TrackerSpec,
+                                          write_result)
 from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
 import pytest
@@ -24,7 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def write_square_sequence(root: Path, name: str, n: int = 12, jump_at: int | None = None,
                           step: int = 2) -> None:
-    """Draw an orange 20x16 square moving on a dark textured background, OTB layout."""
+    """
+    Draw an orange 20x16 square moving on a dark textured background, OTB layout.
+
+    The annotation row is where the square is drawn in 0-based pixels, which is how the
+    field's toolkits (got10k, pysot) read OTB's rows.
+    """
     rng = np.random.default_rng(len(name))
     background = rng.integers(20, 60, (72, 96, 3), dtype=np.uint8)
     d = root / name
@@ -38,7 +46,7 @@ def write_square_sequence(root: Path, name: str, n: int = 12, jump_at: int | Non
         img[y:y + 16, x:x + 20] = (0, 140, 255)
         img[y + 4:y + 12, x + 6:x + 14] = (255, 255, 255)
         cv2.imwrite(str(d / 'img' / f'{i + 1:04d}.png'), img)
-        rows.append(f'{x + 1},{y + 1},20,16')
+        rows.append(f'{x},{y},20,16')
     (d / 'groundtruth_rect.txt').write_text('\n'.join(rows) + '\n')
 
 
@@ -57,7 +65,7 @@ def test_ope_files_in_toolkit_layout_and_resume(tmp_path, squares):
     assert out == tmp_path / 'res' / 'opencv_kcf'
     car = seqs[0]
     lines = (out / 'Car4.txt').read_text().splitlines()
-    assert len(lines) == 12 and lines[0] == '11.0000,13.0000,20.0000,16.0000'  # 1-based again
+    assert len(lines) == 12 and lines[0] == '10.0000,12.0000,20.0000,16.0000'  # the file's row
     run = read_result(out, car)
     np.testing.assert_allclose(run.boxes[0], car.gt[0])
     assert (run.times > 0).all()
@@ -84,6 +92,41 @@ def test_ope_files_in_toolkit_layout_and_resume(tmp_path, squares):
     again = json.loads((out / 'tracker.json').read_text())
     assert again['git_commit'] == 'abc1234'
     assert again.get('reopened_at') == ([info['git_commit']] if info['git_commit'] else None)
+
+
+class _HoldingTracker:
+    """Reports the box it was initialised with on every frame."""
+
+    def __init__(self) -> None:
+        self.init_boxes: list[Box] = []
+
+    def initialize(self, image: np.ndarray, box: Box) -> None:
+        self.init_boxes.append(box)
+
+    def update(self, image: np.ndarray) -> TrackResult:
+        return TrackResult(self.init_boxes[-1], 1.0, None, TrackState.TRACKING)
+
+    def reset(self) -> None:
+        self.init_boxes.clear()
+
+
+def test_tracker_is_initialised_with_the_annotation_row_it_is_scored_against(tmp_path):
+    """got10k's ExperimentOTB: tracker.track(img_files, anno[0]); rect_iou(boxes, anno)."""
+    d = tmp_path / 'otb' / 'Static'
+    (d / 'img').mkdir(parents=True)
+    for i in range(4):
+        cv2.imwrite(str(d / 'img' / f'{i + 1:04d}.png'), np.zeros((30, 40, 3), np.uint8))
+    (d / 'groundtruth_rect.txt').write_text('5,7,12,9\n' * 4)
+    (seq,) = read_otb(tmp_path / 'otb')
+    tracker = _HoldingTracker()
+    run = track_ope(tracker, seq)
+    assert tracker.init_boxes == [Box(5.0, 7.0, 12.0, 9.0)]  # no 1-pixel shift
+    out = tmp_path / 'res' / 'hold'
+    write_result(out, seq, run, 'ope')
+    assert (out / 'Static.txt').read_text().splitlines() == ['5.0000,7.0000,12.0000,9.0000'] * 4
+    scores = evaluate_ope(seq, read_result(out, seq).boxes)
+    np.testing.assert_allclose(scores.got10k_ious, 1.0)  # scored against the same rows
+    assert scores.p20 == 1.0
 
 
 def test_initialisation_waits_for_the_first_visible_frame(tmp_path, squares):
@@ -163,6 +206,11 @@ def test_cli_ope_report_plots_and_metrics(tmp_path, squares, capsys):
     for name in ('success', 'precision', 'norm_precision', 'success_IV', 'success_SV'):
         assert (out / 'plots' / f'{name}.png').stat().st_size > 1000
     assert 'lost wrong at the box' in report and 'reopened' not in report
+    assert '| tracker | false-lost rate | hidden-caught rate | frames |' in report
+    lost = kcf['lost_state']
+    assert lost['visible'] == 11 and lost['hidden'] == 0  # Car4: 11 frames after init
+    assert lost['false_lost_rate'] == pytest.approx(lost['lost_wrong'] / 11)
+    assert math.isnan(lost['hidden_caught_rate'])
     pair = metrics['paired']['opencv_kcf - opencv_csrt']
     auc = {n: metrics['trackers'][n]['summary']['auc'] for n in ('opencv_kcf', 'opencv_csrt')}
     assert pair['sequences'] == 1 and pair['mean'] == pytest.approx(

@@ -52,6 +52,35 @@ def test_registered_with_default_weights():
         build_tracker('mlt', {'update_interval': 0}, None)
 
 
+def test_siamfc_imagenet_is_the_untrained_reference_of_training():
+    # The reference tracker takes no weights file and its matching is the ImageNet features'
+    # cosine correlation: the same responses as the training recipe's start (w5 192 x 32 with
+    # orthonormal columns), which is what makes it the floor of every trained network.
+    with pytest.raises(ConfigError, match='takes no weights'):
+        build_tracker('siamfc_imagenet', None, 'weights/mlt_mobilenet_v2.safetensors')
+    tr = build_tracker('siamfc_imagenet', {'quantize': False})
+    net = MLTNet(MLTModelArgs(pos_radius=8.0))
+    net.matching.init_reference('imagenet')
+    net.eval()
+    torch.manual_seed(0)
+    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 2, 3, 255, 255) * 255
+    with torch.no_grad():
+        ref = tr.net.matching(z, x)
+        start = net.matching(z, x)
+        trained = MLTNet(MLTModelArgs(pos_radius=8.0))
+        trained.matching.backbone.load_imagenet()
+        trained.eval()
+        other = trained.matching(z, x)
+    assert torch.allclose(ref, start, atol=1e-4)
+    assert not torch.allclose(ref, other, atol=1e-2), 'a random w5 is not the reference'
+    w5 = net.matching.last_weight()
+    assert torch.allclose(w5.T @ w5, torch.eye(w5.shape[1]), atol=1e-5)
+    frames, boxes = _frames()
+    tr.initialize(frames[0], boxes[0])
+    ious = [tr.update(f).box.iou(b) for f, b in zip(frames[1:], boxes[1:])]
+    assert min(ious) > 0.6, np.round(ious, 2)
+
+
 def test_mlt_updates_with_meta_learner_kernels_and_keeps_w5(tmp_path):
     tr = build_tracker('mlt', {**FAST, 'update_interval': 3, 'confidence_threshold': 0.0,
                                'lost_threshold': 0.0, 'support_size': 2},
@@ -198,7 +227,7 @@ def test_lost_state_widens_the_search(tmp_path):
     assert all(r.state == TrackState.LOST for r in results)
     # While lost the box stays where the target was last seen and the search grows.
     assert all(r.box == Box(boxes[0].x, boxes[0].y, 50, 40) for r in results)
-    assert tr._lost_frames == 4
+    assert tr._lost.lost_frames == 4
 
 
 def test_lost_search_waits_lost_patience_frames_before_widening(tmp_path, monkeypatch):

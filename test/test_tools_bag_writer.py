@@ -110,12 +110,12 @@ def test_image_folder_to_bag(otb_folder, tmp_path):
             assert len(arr.detections) == 0, 'an unlabelled frame is an empty array'
             continue
         (det,) = arr.detections
-        # 1-based OTB x = 11 + i -> 0-based 10 + i; centre = x + w / 2.
-        assert (det.bbox.center.position.x, det.bbox.center.position.y) == (20 + i, 25)
+        # The OTB row x = 11 + i is passed as read (got10k's convention); centre = x + w / 2.
+        assert (det.bbox.center.position.x, det.bbox.center.position.y) == (21 + i, 26)
         assert (det.bbox.size_x, det.bbox.size_y) == (20, 10)
         assert det.results[0].hypothesis.score == 1.0
     gt = np.loadtxt(bag / 'groundtruth.txt', delimiter=',')
-    expected = np.array([[10 + i, 20, 20, 10] for i in range(6)], float)
+    expected = np.array([[11 + i, 21, 20, 10] for i in range(6)], float)
     expected[3] = np.nan
     np.testing.assert_array_equal(gt, expected)
 

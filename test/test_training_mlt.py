@@ -15,7 +15,6 @@ from meta_tracker_ros.core.weights import load_weights
 import numpy as np
 import pytest
 import torch
-from training.calibrate_lost import choose_threshold, main as calibrate_main
 from training.config import TrainConfig, TrainConfigError
 from training.datasets import build_videos, synthetic_videos, videos_from_dataset
 from training.episode_eval import evaluate
@@ -233,17 +232,61 @@ def test_two_process_ddp_run(tmp_path):
     assert meta.info['world_size'] == 2 and meta.info['iterations'] == 3
 
 
-def test_lost_threshold_choice_and_suite_guard(tmp_path):
-    pos = np.array([0.1, 0.2, 0.5, 0.9])
-    neg = np.linspace(0.6, 0.99, 100)
-    grid = np.round(np.arange(0.05, 1.0, 0.05), 2)
-    threshold, curve = choose_threshold(pos, neg, grid, max_fpr=0.05)
-    chosen = next(c for c in curve if c['threshold'] == threshold)
-    assert chosen['fpr'] <= 0.05 and chosen['tpr'] == 0.75
-    assert all(c['tpr'] <= 0.75 or c['fpr'] > 0.05 for c in curve)
-    for suite in ('synth-test', 'synth-long'):
-        with pytest.raises(SystemExit):
-            calibrate_main(['--weights', str(tmp_path / 'w.st'), '--suite', suite])
+def test_reference_start_l2_sp_and_validation_choose_the_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv('META_TRACKER_DATA', str(tmp_path / 'data'))
+    # start: reference makes the untrained matching the cosine correlation of the backbone's
+    # own features: w5 has orthonormal columns.
+    cfg = _write(tmp_path, 'ref', stage=1, run_dir=str(tmp_path / 'ref'),
+                 output=str(tmp_path / 'ref.st'), data=SYNTH,
+                 model={**TINY, 'last_channels': 24}, iterations=3, batch_size=4, lr=1e-3,
+                 seed=3, log_every=1, augment={'translate': 8.0}, start='reference',
+                 pretrained='none', l2_sp=0.5,
+                 validation={'suites': ['synth-mini'], 'sequences': 1, 'frames': 12,
+                             'every_minutes': 0})
+    assert main(['--config', cfg]) == 0
+    tensors, meta = load_weights(tmp_path / 'ref.st', accept='mlt')
+    val = meta.info['validation']
+    steps = [h['step'] for h in val['history']]
+    assert steps == [0, 3]
+    best = max(val['history'], key=lambda h: h['auc'])
+    assert val['chosen_step'] == best['step'] and val['auc'] == pytest.approx(best['auc'],
+                                                                              abs=1e-4)
+    w5 = tensors['matching.last.weight'][:, :, 0, 0]
+    start = torch.eye(w5.shape[1])
+    if val['chosen_step'] == 0:
+        # The reference itself is kept when training did not track better.
+        assert torch.allclose(w5.T @ w5, start, atol=1e-5)
+    else:
+        ckpt = torch.load(tmp_path / 'ref' / 'checkpoint.pt', weights_only=True)
+        assert torch.equal(ckpt['model']['matching.last.weight'],
+                           tensors['matching.last.weight'])
+    logged = [json.loads(line) for line in (tmp_path / 'ref' / 'log.jsonl').open()]
+    assert all(r['l2_sp'] >= 0 for r in logged) and any(r['l2_sp'] > 0 for r in logged)
+    with pytest.raises(TrainConfigError, match='validation'):
+        TrainConfig.from_dict({'stage': 1, 'run_dir': 'r', 'output': 'o', 'data': SYNTH,
+                               'validation': {'suites': ['synth-test']}})
+    with pytest.raises(TrainConfigError, match='start'):
+        TrainConfig.from_dict({'stage': 1, 'run_dir': 'r', 'output': 'o', 'data': SYNTH,
+                               'start': 'imagenet'})
+
+
+def test_stronger_augmentation_keeps_the_offset_on_the_target():
+    videos = synthetic_videos('synth-train', 1, 40, first=7)
+    crops = CropMaker(127, 255)
+    aug = Augment(flip=0.0, noise=0.0, blur=0.0, translate=40.0, scale=0.0, color=0.5,
+                  gray=0.5, aspect=0.4)
+    v = videos[0]
+    i = int(np.flatnonzero(v.usable())[0])
+    frame = v.frame(i)
+    plain = Augment(flip=0.0, noise=0.0, blur=0.0, translate=40.0, scale=0.0)
+    for seed in range(6):
+        z, off = crops.search(frame, v.boxes[i], aug, np.random.default_rng(seed), True, False)
+        z0, off0 = crops.search(frame, v.boxes[i], plain, np.random.default_rng(seed), True,
+                                False)
+        assert z.shape == (3, 255, 255) and 0.0 <= z.min() and z.max() <= 255.0
+        # Stretching moves the target's offset by the stretch factors, not elsewhere.
+        ratio = off / np.where(off0 == 0, 1, off0)
+        assert ratio[0] * ratio[1] == pytest.approx(1.0, rel=1e-4)
 
 
 def test_stage1_trains_the_adapter_with_the_frozen_prefix():

@@ -36,6 +36,16 @@ class TrainConfig:
     exemplar_background: weight of the exemplar template's positions off the target box in
     the loss (1 = the paper, every position alike; the tracker's exemplar_background, so
     training and tracking score the same template; a deviation).
+    start (stage 1 without init_from): 'pretrained' (the backbone's pretrained weights, w5
+    and the output scale at PyTorch's random init) or 'reference' (MatchingNetwork.
+    init_reference: the untrained network IS siamfc_imagenet's matching, so training starts
+    from the no-training floor).
+    l2_sp: strength of L2-SP (Li et al., ICML 2018): (l2_sp / 2) * |theta - theta_0|^2 over
+    the trained parameters, theta_0 their values at the stage's start (ImageNet, the
+    orthonormal w5), instead of weight decay towards zero.
+    validation: training.validation.ValidationConfig keys; when given, the stage tracks
+    validation sequences (synth-dev, photo-dev) at its start and every few minutes and
+    writes the weights that scored the highest AUC, not the last ones.
     """
 
     stage: int
@@ -65,6 +75,9 @@ class TrainConfig:
     bank_refresh: int = 1
     exemplar_background: float = 1.0
     support_selection: str = 'min_entropy'
+    start: str = 'pretrained'
+    l2_sp: float = 0.0
+    validation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -92,6 +105,18 @@ class TrainConfig:
         if self.support_selection not in ('random', 'min_entropy'):
             raise TrainConfigError(f"support_selection must be 'random' or 'min_entropy', "
                                    f'got {self.support_selection!r}')
+        if self.start not in ('pretrained', 'reference'):
+            raise TrainConfigError(f"start must be 'pretrained' or 'reference', got "
+                                   f'{self.start!r}')
+        if self.start == 'reference' and (self.stage != 1 or self.init_from):
+            raise TrainConfigError('start: reference is for stage 1 without init_from')
+        if self.l2_sp < 0:
+            raise TrainConfigError(f'l2_sp must not be negative, got {self.l2_sp}')
+        try:
+            from training.validation import ValidationConfig
+            ValidationConfig.from_dict(self.validation)
+        except (TypeError, ValueError) as exc:
+            raise TrainConfigError(f'validation: {exc}') from exc
         if self.lr <= 0:
             raise TrainConfigError(f'lr must be positive, got {self.lr}')
 

@@ -18,8 +18,8 @@ from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
 
 # The only synthetic suites training may read (data.suites keeps their seeds disjoint from
-# synth-dev, synth-test and synth-long).
-TRAINING_SUITES = ('synth-train',)
+# the tuning and test suites; synth-photo-train draws only train-split photos).
+TRAINING_SUITES = ('synth-train', 'synth-photo-train')
 
 
 @dataclass
@@ -74,7 +74,7 @@ def videos_from_dataset(spec: str, limit: int | None = None) -> list[Video]:
     kind, _, rest = spec.partition(':')
     if kind.strip().lower() == 'synth' and rest not in TRAINING_SUITES:
         raise ValueError(f'{spec}: training never reads an evaluation suite; use a '
-                         f'{{synth: synth-train}} source')
+                         f'{{synth: SUITE}} source with SUITE in {", ".join(TRAINING_SUITES)}')
     seqs = list(load_dataset(spec))
     if limit is not None:
         seqs = seqs[:limit]
@@ -90,15 +90,17 @@ def synthetic_videos(suite: str, count: int, max_frames: int = 0, first: int = 0
     length. Labels of all frames are computed up front (cheap); a frame is rendered when a
     sampler asks for it (about 4 ms at 480x360), so a pool of videos costs little memory.
     Only training suites are accepted, and every seed is checked against the suite ranges.
+    A photo suite needs the whole photo pool (`make setup-training`), so that its videos are
+    the same on every machine.
     """
     from meta_tracker_ros.data.generator import generate_sequence
     from meta_tracker_ros.data.suites import get_suite, suite_of_seed
 
     if suite not in TRAINING_SUITES:
         raise ValueError(f'{suite!r} is not a training suite; training uses '
-                         f'{", ".join(TRAINING_SUITES)} (never synth-dev, synth-test or '
-                         f'synth-long)')
+                         f'{", ".join(TRAINING_SUITES)} (never a tuning or test suite)')
     definition = get_suite(suite)
+    definition.require_photos()
     ks = range(first, first + count)
     out = []
     for k in ks:

@@ -32,6 +32,10 @@ class Augment:
     blur: probability of a Gaussian blur with sigma in [0.5, 1.5]; translate: maximum shift of
     the target from the search centre (search pixels); scale: maximum log-scale jitter of the
     search region (not in the paper's list; SiamFC-style training uses it).
+    Beyond the paper, for a recipe that must not overfit synthetic appearances (all 0 = off):
+    color: strength of a brightness / contrast / saturation jitter (each factor drawn in
+    [1 - color, 1 + color]); gray: probability of a greyscale search crop; aspect: maximum
+    log-aspect jitter of the search region (the target is stretched, as real targets turn).
     """
 
     flip: float = 0.5
@@ -39,10 +43,29 @@ class Augment:
     blur: float = 0.3
     translate: float = 24.0
     scale: float = 0.05
+    color: float = 0.0
+    gray: float = 0.0
+    aspect: float = 0.0
+
+
+def _color_jitter(img: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.ndarray:
+    """Brightness, contrast and saturation factors around 1; greyscale with aug.gray."""
+    if aug.color > 0:
+        b, c, s = rng.uniform(1.0 - aug.color, 1.0 + aug.color, 3)
+        grey = img @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        img = grey[..., None] + float(s) * (img - grey[..., None])
+        img = float(c) * (img - float(grey.mean())) + float(grey.mean())
+        img = img * float(b)
+    if aug.gray > 0 and rng.random() < aug.gray:
+        grey = img @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        img = np.repeat(grey[..., None], 3, axis=2)
+    return img
 
 
 def _photometric(crop: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.ndarray:
     img = crop.astype(np.float32)
+    if aug.color > 0 or aug.gray > 0:
+        img = _color_jitter(img, aug, rng)
     if aug.blur > 0 and rng.random() < aug.blur:
         img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.5, 1.5)))
     if aug.noise > 0:
@@ -99,12 +122,30 @@ class CropMaker:
         px = side / self.search_size
         crop = crop_square(image, x + w / 2 - off[0] * px, y + h / 2 - off[1] * px, side,
                            self.search_size, mean_color(image))
+        if aug.aspect > 0:
+            a = float(rng.uniform(-aug.aspect, aug.aspect))
+            crop = _stretch(crop, a)
+            off = off * np.array([math.exp(a / 2.0), math.exp(-a / 2.0)])
         if photometric:
             crop = _photometric(crop, aug, rng)
         if flip:
             crop = crop[:, ::-1]
             off = np.array([-off[0], off[1]])
         return _chw(crop), off.astype(np.float32)
+
+
+def _stretch(crop: np.ndarray, log_aspect: float) -> np.ndarray:
+    """
+    Stretch a square crop about its centre: x by exp(a / 2), y by exp(-a / 2).
+
+    The centre stays where it was; an offset (dx, dy) from it becomes (dx sx, dy sy).
+    """
+    n = crop.shape[0]
+    sx, sy = math.exp(log_aspect / 2.0), math.exp(-log_aspect / 2.0)
+    c = (n - 1) / 2.0
+    m = np.array([[sx, 0.0, c - sx * c], [0.0, sy, c - sy * c]], dtype=np.float64)
+    return cv2.warpAffine(crop, m, (n, n), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _visible_frames(video: Video) -> np.ndarray:

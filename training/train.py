@@ -35,6 +35,7 @@ from training.datasets import build_videos
 from training.objectives import (episode_features, matching_objective, meta_objective,
                                  support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
+from training.validation import validation_auc, validation_sequences, ValidationConfig
 
 FAMILY = 'mlt'
 CHECKPOINT = 'checkpoint.pt'
@@ -82,6 +83,8 @@ def build_model(cfg: TrainConfig) -> tuple[MLTNet, dict[str, Any]]:
                                  f'asks for {net.args.to_dict()}')
             load_state_strict(net, tensors, cfg.init_from)
             parent = {'training_config': meta.training_config, 'info': meta.info}
+        elif cfg.start == 'reference':
+            net.matching.init_reference('imagenet' if cfg.pretrained == 'imagenet' else None)
         elif cfg.pretrained == 'imagenet' and net.args.backbone == 'mobilenet_v2':
             net.matching.backbone.load_imagenet()
         return net, parent
@@ -205,7 +208,12 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
             return batch
 
     params = set_train_mode(net, cfg)
+    # L2-SP's theta_0: the trained parameters as the stage starts (before any resume).
+    anchors = [p.detach().clone() for p in params] if cfg.l2_sp > 0 else []
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    val_cfg = ValidationConfig.from_dict(cfg.validation)
+    best: dict[str, Any] = {}
+    val_history: list[dict[str, float]] = []
     step, elapsed_before = 0, 0.0
     ckpt_path = run_dir / CHECKPOINT
     if ckpt_path.is_file():
@@ -217,6 +225,9 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         net.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['optimizer'])
         step, elapsed_before = int(ckpt['step']), float(ckpt['elapsed'])
+        best = {'state': ckpt['best_state'], **json.loads(ckpt['best'])} \
+            if 'best_state' in ckpt else {}
+        val_history = json.loads(ckpt.get('val_history', '[]'))
         _set_rng_state(rng, ckpt['rng'][d.rank] if d.rank < len(ckpt['rng'])
                        else ckpt['rng'][0])
         if d.main:
@@ -230,6 +241,33 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         net.meta_learner.delta_scale.fill_(scale)
         if d.main:
             print(f'delta_scale = {scale:.3e}', flush=True)
+
+    val_seqs = validation_sequences(val_cfg) if val_cfg is not None and d.main else []
+    stages_after = list(parent.get('info', {}).get('trained_stages', [])) + [cfg.stage]
+
+    def validate() -> None:
+        """Score the current network on the validation sequences; keep it if the best."""
+        if val_cfg is None:
+            return
+        if d.main:
+            was = [(m, m.training) for m in net.modules()]
+            net.eval()
+            t0 = time.monotonic()
+            state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            scores = validation_auc(state, args.to_dict(), val_cfg, val_seqs, stages_after)
+            for m, training in was:
+                m.training = training
+            val_history.append({'step': step, 'minutes': round(elapsed() / 60, 2), **scores})
+            if writer is not None:
+                for k, v in scores.items():
+                    writer.add_scalar(f'stage{cfg.stage}/val_{k}', v, step)
+            if not best or scores['auc'] > best['auc']:
+                best.clear()
+                best.update({'state': state, 'step': step, 'auc': scores['auc']})
+            shown = ', '.join(f'{k} {v:.3f}' for k, v in scores.items())
+            print(f'validation at step {step}: {shown} (best {best["auc"]:.3f} at step '
+                  f'{best["step"]}; {time.monotonic() - t0:.0f} s)', flush=True)
+        d.barrier()
 
     if cfg.stage == 1:
         module: torch.nn.Module = net.matching
@@ -268,15 +306,26 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
             rngs = [state]
         if d.main:
             tmp = ckpt_path.with_suffix('.tmp')
+            extra = {'best_state': best['state'],
+                     'best': json.dumps({'step': best['step'], 'auc': best['auc']})} \
+                if best else {}
             torch.save({'step': step, 'elapsed': elapsed(), 'model': net.state_dict(),
                         'optimizer': opt.state_dict(), 'rng': rngs,
-                        'config': json.dumps(cfg.to_dict(), sort_keys=True)}, tmp)
+                        'config': json.dumps(cfg.to_dict(), sort_keys=True),
+                        'val_history': json.dumps(val_history), **extra}, tmp)
             tmp.replace(ckpt_path)
 
+    if not val_history:
+        validate()
+    last_val = time.monotonic()
     stop = False
     while step < cfg.iterations and not stop:
         batch = sample_batch()
         loss, stats = objective(batch)
+        if anchors:
+            sp = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, anchors))
+            loss = loss + 0.5 * cfg.l2_sp * sp
+            stats['l2_sp'] = float(sp.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -297,11 +346,18 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         # Every rank decides on the same clock reading from rank 0 so they stop together.
         now = d.mean(time.monotonic() - last_ckpt if d.main else 0.0) * d.world
         over = d.mean(float(elapsed() > budget) if d.main else 0.0) * d.world > 0.5
+        due = val_cfg is not None and val_cfg.every_minutes > 0 and d.mean(
+            time.monotonic() - last_val if d.main else 0.0) * d.world > val_cfg.every_minutes * 60
+        if due and not over:
+            validate()
+            last_val = time.monotonic()
         if now > cfg.checkpoint_minutes * 60.0 or over:
             save_checkpoint()
             last_ckpt = time.monotonic()
         stop = over
     bar.close()
+    if not val_history or val_history[-1]['step'] != step:
+        validate()
     save_checkpoint()
     minutes = elapsed() / 60.0
     out = Path(cfg.output)
@@ -320,12 +376,18 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
             'threads': cfg.threads,
             'machine': f'{os.cpu_count()} cpu',
         }
+        if best:
+            info['validation'] = {'chosen_step': best['step'], 'auc': round(best['auc'], 4),
+                                  'history': val_history}
         training_config = {f'stage{cfg.stage}': cfg.to_dict()}
         if parent:
             training_config = {**parent['training_config'], **training_config}
-        save_weights(out, net.state_dict(), tracker=FAMILY, model_args=args.to_dict(),
+        state = best['state'] if best else net.state_dict()
+        save_weights(out, state, tracker=FAMILY, model_args=args.to_dict(),
                      training_config=training_config, info=info)
-        print(f'stage {cfg.stage}: {step} iterations in {minutes:.1f} min -> {out}', flush=True)
+        chosen = f' (validation chose step {best["step"]}, AUC {best["auc"]:.3f})' if best else ''
+        print(f'stage {cfg.stage}: {step} iterations in {minutes:.1f} min{chosen} -> {out}',
+              flush=True)
     d.barrier()
     return out
 

@@ -358,9 +358,10 @@ def lost_state_counts(seq: Sequence, states: Seq[str | None], boxes: np.ndarray 
     """
     Count how often a tracker's lost state was right, per frame after initialisation.
 
-    hidden: the target is absent, fully occluded or out of view; occluded: partly occluded.
-    lost_right: lost while hidden or occluded; lost_wrong: lost while visible and not
-    occluded; hidden_tracking: tracking (not lost) while hidden.
+    hidden: the target is absent, fully occluded or out of view; occluded: partly occluded;
+    visible: neither (fully in view). lost_right: lost while hidden or occluded; lost_wrong:
+    lost while visible; hidden_lost / hidden_tracking: lost / tracking while hidden.
+    lost_state_rates turns the counts into the false-lost and hidden-caught rates.
 
     With boxes, the (N, 4) boxes the tracker reported (while lost: the box it holds),
     lost_wrong is split: lost_wrong_at_box counts the false alarms, frames where the visible
@@ -377,10 +378,12 @@ def lost_state_counts(seq: Sequence, states: Seq[str | None], boxes: np.ndarray 
     occluded = _frame_flags(seq, OCCLUDED_ATTRIBUTES)
     lost = np.array([s == 'lost' for s in states])
     tracking = np.array([s == 'tracking' for s in states])
-    wrong = lost & ~hidden & ~occluded
+    visible = ~hidden & ~occluded
+    wrong = lost & visible
     counts = {'frames': int((lost | tracking).sum()), 'lost': int(lost.sum()),
               'lost_right': int((lost & (hidden | occluded)).sum()),
               'lost_wrong': int(wrong.sum()),
+              'visible': int(((lost | tracking) & visible).sum()),
               'hidden': int(((lost | tracking) & hidden).sum()),
               'hidden_lost': int((lost & hidden).sum()),
               'hidden_tracking': int((tracking & hidden).sum())}
@@ -389,6 +392,19 @@ def lost_state_counts(seq: Sequence, states: Seq[str | None], boxes: np.ndarray 
             at_box = rect_iou(boxes, seq.gt) >= overlap
         counts['lost_wrong_at_box'] = int((wrong & at_box).sum())
     return counts
+
+
+def lost_state_rates(counts: dict[str, int]) -> dict[str, float]:
+    """
+    Turn (summed) lost_state_counts into the two rates that judge a lost state.
+
+    false_lost_rate: frames reported lost while the target was fully visible / fully
+    visible frames (lower is better); hidden_caught_rate: frames reported lost while the
+    target was hidden / hidden frames (higher is better). NaN without such frames.
+    """
+    visible, hidden = counts['visible'], counts['hidden']
+    return {'false_lost_rate': counts['lost_wrong'] / visible if visible else float('nan'),
+            'hidden_caught_rate': counts['hidden_lost'] / hidden if hidden else float('nan')}
 
 
 def attribute_subsets(seqs: Iterable[Sequence]) -> dict[str, list[str]]:

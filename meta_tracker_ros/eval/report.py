@@ -20,8 +20,8 @@ from typing import Any, Sequence as Seq
 import meta_tracker_ros
 from meta_tracker_ros.eval import plots
 from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
-                                           lost_state_counts, OPEScores, OPESummary,
-                                           paired_difference, summarize_ope,
+                                           lost_state_counts, lost_state_rates, OPEScores,
+                                           OPESummary, paired_difference, summarize_ope,
                                            vot_accuracy_robustness, vot_eao, VOT_EAO_INTERVALS)
 from meta_tracker_ros.eval.runner import git_commit, read_result
 from meta_tracker_ros.eval.sequence import Sequence
@@ -213,20 +213,24 @@ def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
             run = read_result(Path(d), seq, 'ope')
             for k, v in lost_state_counts(seq, run.states, run.boxes).items():
                 total[k] = total.get(k, 0) + v
-        metrics['trackers'][n]['lost_state'] = total
+        rates = lost_state_rates(total)
+        metrics['trackers'][n]['lost_state'] = {**total, **rates}
         right = total['lost_right'] / total['lost'] if total['lost'] else float('nan')
-        caught = total['hidden_lost'] / total['hidden'] if total['hidden'] else float('nan')
-        rows.append([n, str(total['frames']), str(total['lost']), str(total['lost_right']),
-                     str(total['lost_wrong']), str(total['lost_wrong_at_box']), _f(right),
-                     str(total['hidden']), _f(caught)])
-    return (['## Lost state', '', 'lost right = lost while the target was absent, out of view '
-             'or (partly) occluded; lost wrong = lost while it was fully in view; of those, at '
+        rows.append([n, _f(rates['false_lost_rate']), _f(rates['hidden_caught_rate']),
+                     str(total['frames']), str(total['visible']), str(total['lost']),
+                     str(total['lost_right']), str(total['lost_wrong']),
+                     str(total['lost_wrong_at_box']), _f(right), str(total['hidden'])])
+    return (['## Lost state', '', 'false-lost rate = frames reported lost while the target '
+             'was fully visible (not absent, occluded or out of view) / fully visible frames; '
+             'hidden-caught rate = frames reported lost while the target was hidden (absent, '
+             'fully occluded or out of view) / hidden frames; frames counted after the '
+             'initialisation. lost right = lost while the target was absent, out of view or '
+             '(partly) occluded; lost wrong = lost while it was fully in view; of those, at '
              'the box = the target overlapped the box the tracker held (IoU >= 0.3: a false '
-             'alarm), the others = the target was in view elsewhere, not found yet; hidden = '
-             'frames with the target absent, fully occluded or out of view.', '']
-            + _table(['tracker', 'frames', 'lost', 'lost right', 'lost wrong',
-                      'lost wrong at the box', 'right / lost', 'hidden',
-                      'hidden and lost / hidden'], rows) + [''])
+             'alarm), the others = the target was in view elsewhere, not found yet.', '']
+            + _table(['tracker', 'false-lost rate', 'hidden-caught rate', 'frames', 'visible',
+                      'lost', 'lost right', 'lost wrong', 'lost wrong at the box',
+                      'right / lost', 'hidden'], rows) + [''])
 
 
 def _vot_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],

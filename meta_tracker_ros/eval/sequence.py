@@ -17,13 +17,18 @@ class Sequence:
     """
     A sequence of frames with ground truth.
 
-    gt: (N, 4) float64 boxes x, y, w, h in 0-based pixels (readers of 1-based formats such
-        as OTB subtract 1 and set one_based=True so results are written back in the
-        dataset's own convention); rows are NaN where the target is absent or unlabelled.
+    gt: (N, 4) float64 boxes x, y, w, h in 0-based pixels, the boxes a tracker is
+        initialised with and scored against: the annotation rows as read for OTB, UAV123,
+        LaSOT and GOT-10k (as got10k, pysot and pytracking pass them, with no 1-pixel
+        shift for the MATLAB-made files), and 0-based by construction where a reader derives
+        them (VOT polygons, synthetic masks); rows are NaN where the target is absent or
+        unlabelled.
     absent: (N,) bool, True where the benchmark counts the target as not visible
         (absent, full occlusion or out of view).
     attributes: per-sequence (bool) or per-frame ((N,) bool array) challenge flags.
     masks: optional per-frame mask image paths (mono, nonzero = target).
+    one_based: set by a reader that shifted 1-based boxes to 0-based, so results are written
+        back in the file's convention (1 added to x, y); no reader shifts today.
     """
 
     name: str

@@ -128,6 +128,23 @@ def exemplar_weights(shape: tuple[int, int], target_wh: tuple[float, float] | to
     return torch.where(mean > 0, weights / mean.clamp(min=1e-12), torch.ones_like(weights))
 
 
+def semi_orthogonal(rows: int, cols: int, seed: int = 0) -> torch.Tensor:
+    """
+    Return a fixed (rows, cols) matrix with orthonormal columns (W^T W = I), rows >= cols.
+
+    The identity when rows == cols; otherwise the Q of a seeded Gaussian matrix, so every row
+    is non-zero and receives gradients (zero rows of [I; 0] would never train: their output
+    is zero in both branches of the correlation).
+    """
+    if rows < cols:
+        raise ValueError(f'need rows >= cols for orthonormal columns, got {rows}x{cols}')
+    if rows == cols:
+        return torch.eye(rows)
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(rows, cols, generator=g, dtype=torch.float64))
+    return (q * torch.sign(torch.diagonal(r))).float()
+
+
 def _scaled(weight: torch.Tensor, attention: torch.Tensor | None) -> torch.Tensor:
     """Fold a channel attention (B, K) into the kernels (B, K, C): a_k * w_k."""
     return weight if attention is None else weight * attention.unsqueeze(-1)
@@ -271,6 +288,26 @@ class MatchingNetwork(nn.Module):
     def last_weight(self) -> torch.Tensor:
         """w5 as a (K, C) matrix."""
         return self.last.weight[:, :, 0, 0]
+
+    def init_reference(self, pretrained: str | None = 'imagenet') -> None:
+        """
+        Make this network the no-training reference (siamfc_imagenet's matching).
+
+        The backbone takes the ImageNet weights (pretrained 'imagenet'; None keeps its own),
+        w5 a matrix with orthonormal columns (semi_orthogonal), out_scale/out_bias their
+        initial 10 / -5. Then |w5 f| = |f| and the response is the cosine correlation of the
+        backbone's own features, whatever w5's width: training from here starts at the
+        reference and can only move away from it through what it learns.
+        """
+        if pretrained == 'imagenet':
+            if not hasattr(self.backbone, 'load_imagenet'):
+                raise ValueError(f'{self.args.backbone} has no ImageNet weights')
+            self.backbone.load_imagenet()
+        with torch.no_grad():
+            k, c = self.last.weight.shape[:2]
+            self.last.weight.copy_(semi_orthogonal(k, c)[:, :, None, None])
+            self.out_scale.fill_(10.0)
+            self.out_bias.fill_(-5.0)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Apply phi up to the last layer: images (N, 3, H, W) in [0, 255] -> (N, C, h, w)."""

@@ -81,10 +81,12 @@ from meta_tracker_ros.core.meta.mlt_update import (compute_delta, finetune_last_
                                                    select_min_entropy)
 from meta_tracker_ros.core.models.backbones import (inference_graph, quantized_engine,
                                                     quantized_graph)
-from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, MLTNet,
-                                              response_labels)
+from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, MLTModelArgs,
+                                              MLTNet, response_labels)
 from meta_tracker_ros.core.ops.crops import (context_size, crop_square, crop_to_tensor_layout,
                                              mean_color)
+from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
+                                            peak_to_sidelobe)
 from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, peak_offset, upsample
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
@@ -117,9 +119,16 @@ class MLTMTConfig(TrackerConfig):
                              min=0.01, max=1.0)
     max_scale: float = param(5.0, 'largest target size relative to the initial one',
                              min=1.0, max=100.0)
-    lost_threshold: float = param(0.78, 'peak confidence (sigmoid of the response) below '
-                                  'which the target is reported lost (calibrated on '
-                                  'synth-dev by training/calibrate_lost.py)', min=0.0, max=1.0)
+    lost_threshold: float = param(0.78, 'absolute floor: a peak confidence (sigmoid of the '
+                                  'response) below it is always lost (core.ops.lost; '
+                                  'calibrated by training/calibrate_lost.py)', min=0.0, max=1.0)
+    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
+                              'of the recent tracked peaks of the track (and PSR below '
+                              'lost_psr); 0 = off', min=0.0, max=1.0)
+    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
+                            'ratio of the response below this', min=0.0, max=1000.0)
+    lost_history: int = param(30, 'tracked peaks in the running median of the relative test',
+                              min=1, max=10000)
     lost_patience: int = param(5, 'lost frames searched like tracked ones (same region and '
                                'window) before the search widens', min=0, max=1000)
     lost_search_step: int = param(64, 'search image growth per lost frame after '
@@ -175,21 +184,10 @@ class _MLTBase:
     needs_meta_learner = False
 
     def __init__(self, *, config: MLTMTConfig, weights: Path | None, device: str = 'cpu') -> None:
-        if weights is None:
-            raise WeightsError(f'{type(self).__name__} needs a weights file')
-        tensors, meta = load_weights(weights, accept='mlt')
-        try:
-            net = MLTNet.from_args(meta.model_args)
-        except (TypeError, ValueError) as exc:
-            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
-        load_state_strict(net, tensors, weights)
-        if self.needs_meta_learner and 2 not in meta.info.get('trained_stages', [2]):
-            raise WeightsError(f'{weights} holds a matching network whose meta-learner was not '
-                               f'trained (stage 2); use it with mlt_mt or mlt_mt_ft')
+        net = self._build_net(weights)
         self.config = config
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
-        self.meta = meta
         m = self.net.matching
         self._stride = m.stride
         self._search_size = net.args.search_size
@@ -202,6 +200,21 @@ class _MLTBase:
             self._features = inference_graph(m.backbone, self._search_size)
         self._windows: dict[int, np.ndarray] = {}
         self._reset_state()
+
+    def _build_net(self, weights: Path | None) -> MLTNet:
+        """Build the network from a weights file (WeightsError with the reason if unusable)."""
+        if weights is None:
+            raise WeightsError(f'{type(self).__name__} needs a weights file')
+        tensors, meta = load_weights(weights, accept='mlt')
+        try:
+            net = MLTNet.from_args(meta.model_args)
+        except (TypeError, ValueError) as exc:
+            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
+        load_state_strict(net, tensors, weights)
+        if self.needs_meta_learner and 2 not in meta.info.get('trained_stages', [2]):
+            raise WeightsError(f'{weights} holds a matching network whose meta-learner was not '
+                               f'trained (stage 2); use it with mlt_mt or mlt_mt_ft')
+        return net
 
     # --- protocol -------------------------------------------------------------------------
     def initialize(self, image: np.ndarray, box: Box) -> None:
@@ -258,8 +271,12 @@ class _MLTBase:
         self._memory: deque[tuple[np.ndarray, np.ndarray]] = deque(
             maxlen=getattr(self.config, 'memory_size', 1))
         self._t = 0
-        self._lost_frames = 0
+        self._lost = LostState(LostCriterion(self.config.lost_threshold, self.config.lost_ratio,
+                                             self.config.lost_psr, self.config.lost_history))
         self.rejected_updates = 0
+        # Peak-to-sidelobe ratio of the last response (the lost test's second input; read by
+        # training/calibrate_lost.py).
+        self.last_psr = float('nan')
         self._state = TrackState.IDLE
 
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -314,9 +331,9 @@ class _MLTBase:
         dx, dy = peak_offset(scores)
         iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
         score = self._score(best_map, base, best, iy, ix)
-        if score < cfg.lost_threshold:
+        self.last_psr = peak_to_sidelobe(logits[best])
+        if self._lost.judge(score, self.last_psr):
             self._state = TrackState.LOST
-            self._lost_frames = 1
             return score, logits[best]
         scale = cfg.scales[best]
         pixel = s_x * scale / self._search_size * self._stride / up
@@ -332,10 +349,9 @@ class _MLTBase:
         # A short dip (blur, partial occlusion) is searched where the target was, with the
         # tracking window; only a longer loss widens the region and relaxes the window, which
         # makes look-alikes farther away candidates.
-        patient = self._lost_frames <= cfg.lost_patience
-        grow = 0 if patient else cfg.lost_search_step * (self._lost_frames - cfg.lost_patience)
-        size = min(self._search_size + grow, max(cfg.lost_search_max, self._search_size))
-        size -= (size - self._search_size) % self._stride
+        patient = self._lost.lost_frames <= cfg.lost_patience
+        size = lost_search_size(self._search_size, self._lost.lost_frames, cfg.lost_patience,
+                                cfg.lost_search_step, cfg.lost_search_max, self._stride)
         side = self._search_side() * size / self._search_size
         crop = crop_square(image, self._center[0], self._center[1], side, size, pad)
         adapted, base = self._responses([crop], cfg.score_from_base)
@@ -347,13 +363,12 @@ class _MLTBase:
         dx, dy = peak_offset(scores)
         iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
         score = self._score(prob, base, 0, iy, ix)
-        if score < cfg.lost_threshold:
-            self._lost_frames += 1
+        self.last_psr = peak_to_sidelobe(logits)
+        if self._lost.judge(score, self.last_psr):
             return score, logits
         pixel = side / size * self._stride / up
         self._move(dx * pixel, dy * pixel, image.shape)
         self._state = TrackState.TRACKING
-        self._lost_frames = 0
         return score, logits
 
     def _score(self, prob: np.ndarray, base: np.ndarray | None, i: int, iy: int,
@@ -484,6 +499,45 @@ class MLTMTFTTracker(_MemoryTracker):
         w = finetune_last_layer(self.net.matching, self._fz, fx, labels, self._weight[0],
                                 cfg.finetune_steps, cfg.finetune_lr, self._template_mask)
         return w.unsqueeze(0), None
+
+
+@dataclass(frozen=True)
+class SiamFCImageNetConfig(MLTMTConfig):
+    """The reference tracker: MLT-mt's search with the untrained ImageNet matching."""
+
+
+@register_tracker('siamfc_imagenet', config=SiamFCImageNetConfig)
+class SiamFCImageNetTracker(_MLTBase):
+    """
+    The floor with no tracking training: SiamFC's search on frozen ImageNet features.
+
+    The exemplar and search crops, three scales, scale penalty and damping, cosine window
+    and lost state are MLT-mt's; the matching is the cosine cross-correlation of torchvision's
+    ImageNet MobileNetV2 features cut at stride 8 (MatchingNetwork.init_reference: w5 the
+    identity). Every trained MLT network starts from exactly this matching (training's
+    init: reference), so the difference between the two measures what training added.
+    """
+
+    def _build_net(self, weights: Path | None) -> MLTNet:
+        if weights is not None:
+            raise WeightsError('siamfc_imagenet takes no weights file: it is built from the '
+                               'ImageNet MobileNetV2 checkpoint')
+        return reference_network()
+
+
+def reference_network(backbone_args: dict[str, int] | None = None) -> MLTNet:
+    """siamfc_imagenet's network: ImageNet MobileNetV2 cut at stride 8, w5 the identity."""
+    from meta_tracker_ros.core.models.backbones import MobileNetV2Cut
+
+    cut = dict(backbone_args or {'cut': 7})
+    channels = MobileNetV2Cut(**cut).out_channels
+    net = MLTNet(MLTModelArgs(backbone='mobilenet_v2', backbone_args=cut,
+                              last_channels=channels, pos_radius=8.0))
+    try:
+        net.matching.init_reference('imagenet')
+    except (FileNotFoundError, ValueError) as exc:
+        raise WeightsError(f'siamfc_imagenet: {exc}') from exc
+    return net
 
 
 # int8 backbones by (backbone weights digest, input size, engine): the backbone never changes

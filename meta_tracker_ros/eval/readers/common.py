@@ -106,10 +106,3 @@ def sorted_frames(folder: Path, exts: tuple[str, ...] = IMAGE_EXTS) -> list[Path
     """All numbered images of a folder in frame order."""
     frames = numbered_frames(folder, exts)
     return [frames[k] for k in sorted(frames)]
-
-
-def to_zero_based(boxes: np.ndarray) -> np.ndarray:
-    """Shift 1-based (MATLAB) x, y to 0-based; NaN rows stay NaN."""
-    out = np.array(boxes, dtype=np.float64, copy=True)
-    out[:, :2] -= 1.0
-    return out

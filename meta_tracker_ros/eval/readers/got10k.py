@@ -8,9 +8,12 @@ only the first row in the test split), meta_info.ini (object class, motion class
 resolution used to clip boxes when scoring) and, in train and val, the per-frame labels
 absence.label (1 = target absent), cover.label (visible fraction in 0..8, 0 = fully
 covered) and cut_by_image.label (1 = target cut by the image border). Boxes are used as
-they are, as the got10k toolkit does (no 1-based shift). A frame is absent when
-absence.label says so or cover.label is 0; the AO/SR scores follow got10k exactly and use
-cover > 0 (see metrics.got10k_scores).
+read, for initialisation and scoring alike, as the got10k toolkit does: datasets/got10k.py
+reads groundtruth.txt with np.loadtxt and experiments/got10k.py passes anno[0] to
+tracker.track and scores rect_iou(boxes[1:], anno[1:], bound=resolution), with no shift
+(pysot's toolkit/datasets/got10k.py neither). A frame is absent when absence.label says so
+or cover.label is 0; the AO/SR scores follow got10k exactly and use cover > 0 (see
+metrics.evaluate_ope).
 """
 
 from __future__ import annotations

@@ -3,8 +3,14 @@
 """
 LaSOT reader: <root>/<class>/<class>-<n>/img/%08d.jpg with its annotation files.
 
-groundtruth.txt holds 1-based x, y, w, h (comma separated); full_occlusion.txt and
-out_of_view.txt one comma-separated 0/1 flag per frame; nlp.txt the language description.
+groundtruth.txt holds x, y, w, h (comma separated), used as read for initialisation and
+scoring, with no 1-pixel shift although the official toolkit is MATLAB, as the field's
+Python toolkits do: got10k's datasets/lasot.py reads it with np.loadtxt and
+experiments/lasot.py (ExperimentLaSOT, whose run is ExperimentOTB's) passes anno[0] to the
+tracker and scores the rows unchanged; pysot's toolkit/datasets/lasot.py reads LaSOT.json
+and pytracking's evaluation/lasotdataset.py the file, neither shifting. full_occlusion.txt
+and out_of_view.txt hold one comma-separated 0/1 flag per frame, nlp.txt the language
+description.
 A frame is absent when it is fully occluded or out of view (the flags pysot's and
 pytracking's LaSOT loaders combine into their visibility mask). Protocol II evaluates the
 280 testing sequences listed below (the official testing_set.txt, as shipped in got10k's
@@ -16,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meta_tracker_ros.eval.readers.common import (DatasetError, read_flags, read_rows,
-                                                  sorted_frames, to_zero_based)
+                                                  sorted_frames)
 from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
 
@@ -70,8 +76,8 @@ def read_lasot_sequence(seq_dir: Path) -> Sequence:
     meta = {'benchmark': 'lasot', 'class': seq_dir.parent.name}
     if (seq_dir / 'nlp.txt').is_file():
         meta['nlp'] = (seq_dir / 'nlp.txt').read_text().strip()
-    return Sequence(name=seq_dir.name, frames=frames, gt=to_zero_based(gt), absent=absent,
-                    attributes=attributes, one_based=True, meta=meta)
+    return Sequence(name=seq_dir.name, frames=frames, gt=gt, absent=absent,
+                    attributes=attributes, meta=meta)
 
 
 def read_lasot(root: str | Path, subset: str = 'all') -> list[Sequence]:

@@ -3,9 +3,17 @@
 """
 OTB-2013/OTB-2015 (TB-100) reader: <root>/<Seq>/img/*.jpg + groundtruth_rect*.txt.
 
-Annotations are 1-based (MATLAB) x, y, w, h separated by commas, tabs or spaces (the files
-mix them: BlurCar1 has one space-separated row among tabs). They are converted to 0-based
-and the sequence is marked one_based so results are written back in OTB's convention.
+Annotations are x, y, w, h rows separated by commas, tabs or spaces (the files mix them:
+BlurCar1 has one space-separated row among tabs). The rows are the boxes, as read: the
+tracker is initialised with the first one and scored against all of them, with no 1-pixel
+shift, as the field's toolkits do and as published figures were made. The files come from
+MATLAB (1-based), but got10k (datasets/otb.py reads them with np.loadtxt;
+experiments/otb.py passes anno[0] to tracker.track, sets the first result to anno[0] and
+scores rect_iou and center_error against anno) and pytracking (evaluation/otbdataset.py)
+use the rows unchanged, and pysot (toolkit/datasets/otb.py) reads init_rect and gt_rect from
+its OTB100.json with no shift in tools/test.py or its OPE benchmark. Subtracting 1, as this
+reader once did, moved CSRT's mean AUC by about 0.015 on real sequences. Result files hold
+the tracker's boxes as reported, in the same frame as the annotation rows.
 
 Frame ranges follow the benchmark's own configuration (the OTB toolkit's configSeqs, as
 reproduced by pytracking's otbdataset.py and, for the first five, got10k's OTB class):
@@ -31,7 +39,7 @@ from pathlib import Path
 import re
 
 from meta_tracker_ros.eval.readers.common import (DatasetError, frame_range, numbered_frames,
-                                                  read_rows, to_zero_based)
+                                                  read_rows)
 from meta_tracker_ros.eval.sequence import Sequence
 
 OTB_ATTRIBUTES = ('IV', 'SV', 'OCC', 'DEF', 'MB', 'FM', 'IPR', 'OPR', 'OV', 'BC', 'LR')
@@ -191,7 +199,7 @@ def read_otb_sequence(seq_dir: Path) -> list[Sequence]:
             attributes = {a: a in tags for a in OTB_ATTRIBUTES}
         out.append(Sequence(
             name=name, frames=frame_range(frames, start, end, seq_dir / 'img'),
-            gt=to_zero_based(gt), attributes=attributes, one_based=True,
+            gt=gt, attributes=attributes,
             meta={'benchmark': 'otb', 'start_frame': start, 'annotation': str(anno_file)}))
     return out
 

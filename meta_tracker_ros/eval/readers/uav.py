@@ -3,12 +3,18 @@
 """
 UAV123 and UAV20L reader: data_seq/UAV123/<folder>/%06d.jpg + anno/<version>/<seq>.txt.
 
-Annotations are 1-based x, y, w, h, comma separated, with NaN rows where the target is
-fully occluded or out of view (the dataset's readme); they become NaN rows of gt and
-absent frames. Several UAV123 sequences are segments of one image folder (bird1_1 is
-frames 1-253 of bird1, bird1_2 frames 775-1477, ...); UAV20L uses the whole folders. The
-frame ranges are the UAV123 toolkit's configSeqs.m, as copied into got10k's uav123.json
-(identical to pytracking's uavdataset.py table). Per-sequence attributes are read from
+Annotations are x, y, w, h, comma separated, with NaN rows where the target is fully
+occluded or out of view (the dataset's readme); they become NaN rows of gt and absent
+frames. The rows are used as read, for initialisation and scoring alike, with no 1-pixel
+shift (the MATLAB toolkit's files are 1-based, but the field's Python toolkits do not
+convert them): got10k's datasets/uav123.py reads them with np.loadtxt and
+experiments/uav123.py (ExperimentUAV123, whose run is ExperimentOTB's) passes anno[0] to
+the tracker and scores the non-NaN rows unchanged; pysot reads UAV123.json with no shift.
+
+Several UAV123 sequences are segments of one image folder (bird1_1 is frames 1-253 of
+bird1, bird1_2 frames 775-1477, ...); UAV20L uses the whole folders. The frame ranges are
+the UAV123 toolkit's configSeqs.m, as copied into got10k's uav123.json (identical to
+pytracking's uavdataset.py table). Per-sequence attributes are read from
 anno/<version>/att/<seq>.txt when present (12 flags, in the toolkit's order: SV scale
 variation, ARC aspect ratio change, LR low resolution, FM fast motion, FOC full occlusion,
 POC partial occlusion, OV out of view, BC background clutter, IV illumination variation,
@@ -20,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meta_tracker_ros.eval.readers.common import (DatasetError, frame_range, numbered_frames,
-                                                  read_rows, to_zero_based)
+                                                  read_rows)
 from meta_tracker_ros.eval.sequence import Sequence
 
 UAV_ATTRIBUTES = ('SV', 'ARC', 'LR', 'FM', 'FOC', 'POC', 'OV', 'BC', 'IV', 'VC', 'CM', 'SOB')
@@ -224,6 +230,6 @@ def read_uav(root: str | Path, version: str = 'UAV123') -> list[Sequence]:
             attributes = {a: bool(v) for a, v in zip(UAV_ATTRIBUTES, flags[0])}
         out.append(Sequence(
             name=name, frames=frame_range(folders[folder], start, end, img_dir),
-            gt=to_zero_based(gt), attributes=attributes, one_based=True,
+            gt=gt, attributes=attributes,
             meta={'benchmark': version.lower(), 'start_frame': start, 'folder': folder}))
     return out
