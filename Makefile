@@ -5,10 +5,16 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast lint data eval-baselines bench clean
+.PHONY: setup setup-training demo test test-fast lint data data-photos eval-baselines bench \
+	clean
 
 setup:
 	@VENV=$(VENV) bash scripts/setup.sh
+
+# Training-only photo sources (Debian's opencv-doc, scikit-learn's sample images) for the photo
+# suites; `make demo` and `make test` never need them.
+setup-training: setup
+	@VENV=$(VENV) bash scripts/setup_training.sh
 
 demo: setup
 	$(PY) -m meta_tracker_ros.tools.demo
@@ -27,6 +33,11 @@ data: setup
 	$(VENV)/bin/meta-tracker-gen --suite synth-dev --jobs 2
 	$(VENV)/bin/meta-tracker-gen --suite synth-test --jobs 2
 	$(VENV)/bin/meta-tracker-gen --suite synth-long --jobs 2
+
+# Photo suites: tuning (photo-dev) and held out (synth-photo-test), images from disjoint photos.
+data-photos: setup-training
+	$(VENV)/bin/meta-tracker-gen --suite photo-dev --jobs 2
+	$(VENV)/bin/meta-tracker-gen --suite synth-photo-test --jobs 2
 
 eval-baselines: data
 	$(VENV)/bin/meta-tracker-eval --trackers opencv_csrt opencv_kcf --dataset synth:synth-test \

@@ -12,6 +12,11 @@ one at a time and in any order, so a 2000-frame sequence costs no more memory th
 Labels come from the masks, never from the pixels: the target's mask is rendered first, the
 box is the extent of its amodal mask inside the frame, and blur, light and noise are applied
 to the image afterwards, so they cannot move the label.
+
+A spec with a photo_split takes every natural image (background, target, occluders, clutter)
+from that split of the photo pool (photos.py) and makes some targets GrabCut cut-outs of a
+photo; sources['photos'] lists every photo the sequence read. The default spec draws the
+bundled images exactly as before.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import math
 from typing import Any, Iterator
 
 import cv2
-from meta_tracker_ros.data import images
+from meta_tracker_ros.data import images, photos
 from meta_tracker_ros.data.motion import line_kernel, plan_target, plan_wander, smooth_noise
 from meta_tracker_ros.data.spec import SequenceSpec
 import numpy as np
@@ -47,6 +52,9 @@ _ILLUM_RATIO = 1.3
 _CAMERA_PX = 4.0
 _LOW_RES_AREA = 400.0
 _MIN_BLUR = 1.5  # shorter blur kernels are skipped
+# With a photo split, the share of targets cut out of a photo (photos.cutout: GrabCut, or a
+# shape over the photo when it finds no object); the others are textured shapes, as without.
+CUTOUT_PROB = 0.5
 
 
 @dataclass(frozen=True)
@@ -256,7 +264,10 @@ class SyntheticSequence:
         rng = np.random.default_rng([self.seed, 0x5EC])
         self.params = self.spec.draw(rng)
         self.sources: dict[str, Any] = {}
+        self._pool = photos.SplitPool(self.spec.photo_split) if self.spec.photo_split else None
         self._plan(rng)
+        if self._pool is not None:
+            self.sources['photos'] = sorted(self._pool.used)
 
     # ----------------------------------------------------------------- planning
     def _plan(self, rng: np.random.Generator) -> None:
@@ -287,8 +298,13 @@ class SyntheticSequence:
         spw, sph = max(4, int(round(tw * rf))), max(4, int(round(th * rf)))
         tex_name = self.sources['background'] if rng.random() < p['camouflage'] \
             and not self.sources['background'].startswith('procedural') else None
-        rgb, self.sources['target'] = images.texture(rng, spw, sph, 0.85, tex_name)
-        alpha, self.sources['target_shape'] = images.shape_mask(rng, spw, sph)
+        if self._pool is not None and tex_name is None and rng.random() < CUTOUT_PROB:
+            pid = self._pool.pick(rng)
+            rgb, alpha, how = photos.cutout(rng, self._pool.load(pid), spw, sph)
+            self.sources['target'], self.sources['target_shape'] = pid, how
+        else:
+            rgb, self.sources['target'] = self._texture(rng, spw, sph, 0.85, tex_name)
+            alpha, self.sources['target_shape'] = images.shape_mask(rng, spw, sph)
 
         logs = math.log(1.0 / rf) + p['scale_change'] * smooth_noise(
             rng, n, rng.uniform(40, 120))[:, 0]
@@ -375,7 +391,7 @@ class SyntheticSequence:
             ow, oh = 2 * r_t * rng.uniform(0.35, 1.1, 2)
             offset = rng.uniform(-1.0, 1.0) * r_t
         ow, oh = max(4, int(round(ow))), max(4, int(round(oh)))
-        rgb, _ = images.texture(rng, ow, oh, 0.7)
+        rgb, _ = self._texture(rng, ow, oh, 0.7)
         alpha, _ = images.shape_mask(rng, ow, oh, kind)
         r_o = 0.5 * math.hypot(ow, oh)
         t_cross = rng.uniform(10, 50)
@@ -398,12 +414,21 @@ class SyntheticSequence:
         angle = rng.uniform(0, 2 * math.pi) + rng.uniform(-0.02, 0.02) * (t[:, 0] - t_c)
         return _Layer.make('occluder', rgb, alpha, path, scale, angle, 1.0 + 0.01 * j, active)
 
+    def _texture(self, rng: np.random.Generator, width: int, height: int,
+                 natural_prob: float, name: str | None = None) -> tuple[np.ndarray, str]:
+        """images.texture, with natural patches from the spec's photo split when it names one."""
+        if self._pool is None:
+            return images.texture(rng, width, height, natural_prob, name)
+        return images.texture(rng, width, height, natural_prob, name, self._pool.pick,
+                              self._pool.load)
+
     def _make_canvas(self, rng: np.random.Generator, cw: int, ch: int) -> np.ndarray:
         """
         Build the background, larger than the frame.
 
         A natural image (mirrored at its borders when smaller than the canvas), sometimes
-        blended with a procedural texture, plus static textured clutter.
+        blended with a procedural texture, plus static textured clutter. With a photo split
+        the image is a photo of that split.
         """
         w, h = self.width, self.height
         if rng.random() < 0.12:
@@ -411,9 +436,14 @@ class SyntheticSequence:
             canvas = images.procedural_texture(rng, cw, ch, kind)
             self.sources['background'] = f'procedural:{kind}'
         else:
-            name = images.BACKGROUND_IMAGES[int(rng.integers(len(images.BACKGROUND_IMAGES)))]
+            if self._pool is None:
+                name = images.BACKGROUND_IMAGES[
+                    int(rng.integers(len(images.BACKGROUND_IMAGES)))]
+                src = images.natural_image(name)
+            else:
+                name = self._pool.pick(rng)
+                src = self._pool.load(name)
             self.sources['background'] = name
-            src = images.natural_image(name)
             sh, sw = src.shape[:2]
             z = max(rng.uniform(0.9, 1.3), w / sw, h / sh)  # cover the frame, stay sharp
             img = cv2.resize(src, (max(w, int(round(sw * z))), max(h, int(round(sh * z)))),
@@ -432,7 +462,7 @@ class SyntheticSequence:
         sq = math.sqrt(w * h)
         for _ in range(int(rng.integers(2, 9))):  # static clutter objects
             ow, oh = (max(4, int(sq * rng.uniform(0.05, 0.25))) for _ in range(2))
-            rgb, _ = images.texture(rng, ow, oh, 0.7)
+            rgb, _ = self._texture(rng, ow, oh, 0.7)
             alpha, _ = images.shape_mask(rng, ow, oh)
             x, y = int(rng.integers(0, cw - ow + 1)), int(rng.integers(0, ch - oh + 1))
             np.copyto(canvas[y:y + oh, x:x + ow], rgb, where=alpha[:, :, None] > 0)
@@ -683,9 +713,10 @@ class SyntheticSequence:
         Describe the sequence (JSON-ready).
 
         Seed, frames, size, generator version, spec, drawn strengths, image sources and
-        the frames where occluders were planned to cross the target.
+        the frames where occluders were planned to cross the target; with a photo split,
+        also the digest of that split's photos on this machine (photos.pool_digest).
         """
-        return {
+        out = {
             'seed': self.seed,
             'num_frames': self.num_frames,
             'width': self.width,
@@ -698,6 +729,9 @@ class SyntheticSequence:
             'occlusion_events': list(self._occluder_times),
             'libraries': {'opencv': cv2.__version__, 'numpy': np.__version__},
         }
+        if self.spec.photo_split:
+            out['photo_pool'] = photos.pool_digest(self.spec.photo_split)
+        return out
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,12 +5,14 @@ Image material for the generator: natural images, procedural textures and shape 
 
 Natural images come from scikit-image's skimage.data (only the ones bundled with the wheel,
 no download) and matplotlib's sample grace_hopper.jpg. They are loaded once per process.
+Sequences of a photo split draw from photos.py's pool instead (natural_patch's pick and load).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -88,21 +90,29 @@ def _has_texture(crop: np.ndarray) -> bool:
     return (detail >= 2.5 or float(g.std()) >= 40) and 35 <= float(g.mean()) <= 225
 
 
+Picker = Callable[[np.random.Generator], str]
+Loader = Callable[[str], np.ndarray]
+
+
 def natural_patch(rng: np.random.Generator, width: int, height: int,
                   name: str | None = None, zoom: tuple[float, float] = (0.5, 1.6),
-                  tries: int = 8) -> tuple[np.ndarray, str]:
+                  tries: int = 8, pick: Picker | None = None, load: Loader = natural_image
+                  ) -> tuple[np.ndarray, str]:
     """
     Random crop of a natural image resized to (height, width, 3) uint8, and its name.
 
     zoom is the range of output pixels per source pixel (values below 1 shrink the source).
     Crops without texture or too dark or bright (smooth retina, clock face, black borders)
-    are redrawn up to `tries` times, so objects cut from them carry texture.
+    are redrawn up to `tries` times, so objects cut from them carry texture. The image is
+    drawn by pick(rng) and read by load(name) when given (the photo pool of one split),
+    else drawn uniformly from NATURAL_IMAGES.
     """
     fixed = name
     for _ in range(tries):
         if fixed is None:
-            name = NATURAL_IMAGES[int(rng.integers(len(NATURAL_IMAGES)))]
-        src = natural_image(name)
+            name = pick(rng) if pick is not None \
+                else NATURAL_IMAGES[int(rng.integers(len(NATURAL_IMAGES)))]
+        src = load(name)
         sh, sw = src.shape[:2]
         z = max(float(rng.uniform(*zoom)), width / sw, height / sh)  # the crop must fit
         cw = min(sw, max(2, int(math.ceil(width / z))))
@@ -177,15 +187,16 @@ def procedural_texture(rng: np.random.Generator, width: int, height: int,
 
 
 def texture(rng: np.random.Generator, width: int, height: int, natural_prob: float = 0.8,
-            name: str | None = None) -> tuple[np.ndarray, str]:
+            name: str | None = None, pick: Picker | None = None, load: Loader = natural_image
+            ) -> tuple[np.ndarray, str]:
     """
     Draw a texture: a natural patch or a procedural texture.
 
     A natural patch with probability natural_prob (always when name is given); returns
-    (RGB uint8, source name).
+    (RGB uint8, source name). pick and load choose and read the image (see natural_patch).
     """
     if name is not None or rng.random() < natural_prob:
-        return natural_patch(rng, width, height, name)
+        return natural_patch(rng, width, height, name, pick=pick, load=load)
     kind = TEXTURE_KINDS[int(rng.integers(len(TEXTURE_KINDS)))]
     return procedural_texture(rng, width, height, kind), f'procedural:{kind}'
 

@@ -6,6 +6,9 @@ The difficulty spec of a synthetic sequence and the effect strengths drawn from 
 A SequenceSpec holds, for every effect, a range (lo, hi). A sequence draws one strength per
 effect uniformly from its range with its own seed (SequenceSpec.draw), so a spec describes a
 distribution of sequences and the seed picks one. A range (x, x) fixes the strength.
+photo_split ('train', 'dev' or 'test'; '' by default) makes a sequence take its natural
+images only from that split of the photo pool (data/photos.py), with GrabCut cut-outs among
+its targets; the default draws from the bundled images as ever.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import numpy as np
 
 class SpecError(ValueError):
     """A sequence spec with an unknown key or an out-of-range value."""
+
+
+PHOTO_SPLITS = ('', 'train', 'dev', 'test')
 
 
 # Bounds every range must respect: (min, max) of the effect's strength.
@@ -74,10 +80,12 @@ def _rng_field(lo: float, hi: float) -> Any:
 @dataclasses.dataclass(frozen=True)
 class SequenceSpec:
     """
-    Frame size and the range of every effect strength (see _HELP for their meaning).
+    Frame size, effect ranges and the photo split of a distribution of sequences.
 
-    Build one directly, with SequenceSpec.from_difficulty(level), or from a dict written to
-    meta.json with SequenceSpec.from_dict (which rejects unknown keys).
+    _HELP gives the meaning of every range; photo_split names the split of the photo pool the
+    natural images come from ('' for the bundled images). Build one directly, with
+    SequenceSpec.from_difficulty(level), or from a dict written to meta.json with
+    SequenceSpec.from_dict (which rejects unknown keys).
     """
 
     width: int = 480
@@ -101,12 +109,16 @@ class SequenceSpec:
     distractors: tuple[float, float] = _rng_field(0.0, 3.0)
     distractor_similarity: tuple[float, float] = _rng_field(0.3, 0.9)
     camouflage: tuple[float, float] = _rng_field(0.0, 0.3)
+    photo_split: str = ''
 
     def __post_init__(self) -> None:
         for name in ('width', 'height'):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 32 <= v <= 4096:
                 raise SpecError(f'{name}: expected an integer in [32, 4096], got {v!r}')
+        if self.photo_split not in PHOTO_SPLITS:
+            raise SpecError(f'photo_split: expected one of {PHOTO_SPLITS}, got '
+                            f'{self.photo_split!r}')
         for name, (bmin, bmax) in _BOUNDS.items():
             v = getattr(self, name)
             if (not isinstance(v, (tuple, list)) or len(v) != 2
@@ -143,9 +155,14 @@ class SequenceSpec:
         return dataclasses.replace(base, **ranges)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (ranges as lists)."""
+        """
+        JSON-ready dict (ranges as lists).
+
+        photo_split appears only when set, so specs written before it existed still match.
+        """
         return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in dataclasses.asdict(self).items()}
+                for k, v in dataclasses.asdict(self).items()
+                if k != 'photo_split' or v}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SequenceSpec:

@@ -7,6 +7,12 @@ Every suite owns a disjoint range of one million seeds; sequence k of a suite ha
 seed_range[0] + k, and its difficulty level and length are drawn from that seed, so a suite
 is fully determined by its definition and the generator version. Training code may also
 generate sequences on the fly from any seed in TRAIN_SEEDS (never from the other ranges).
+
+Photo suites (synth-photo-train, photo-dev, synth-photo-test) take every natural image from
+one split of the photo pool (data/photos.py: train, dev, test), so synth-photo-test measures
+tracking on appearances never trained on. Their fingerprint lists the split's photo ids and
+pixel sha256, so a suite written with another pool is rewritten; writing one needs the whole
+pool (`make setup-training`) and fails naming the install commands otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from meta_tracker_ros.data import photos
 from meta_tracker_ros.data.generator import GENERATOR_VERSION, output_digest, SyntheticSequence
 from meta_tracker_ros.data.spec import SequenceSpec
 from meta_tracker_ros.data.writer import read_meta, write_list, write_sequence
@@ -52,6 +59,7 @@ class SuiteDef:
 
     Sequence k has seed seed_range[0] + k, a length drawn in `frames`, a difficulty level
     drawn in `difficulty`, and the spec overrides (odd entries also get `alternate`).
+    photo_split, when set, is the photo-pool split every sequence draws its images from.
     """
 
     name: str
@@ -64,6 +72,7 @@ class SuiteDef:
     difficulty: tuple[float, float]
     overrides: dict[str, Any] = field(default_factory=dict)
     alternate: dict[str, Any] = field(default_factory=dict)
+    photo_split: str = ''
 
     def entry(self, k: int) -> SuiteEntry:
         """
@@ -82,6 +91,8 @@ class SuiteDef:
         over = dict(self.overrides)
         if k % 2 == 1:
             over.update(self.alternate)
+        if self.photo_split:
+            over['photo_split'] = self.photo_split
         spec = SequenceSpec.from_difficulty(level, width=self.width, height=self.height, **over)
         return SuiteEntry(f'{self.name}-{int(k):04d}', seed, n, spec, level)
 
@@ -90,10 +101,25 @@ class SuiteDef:
         return [self.entry(k) for k in range(self.count)]
 
     def fingerprint(self) -> dict[str, Any]:
-        """Describe what a written suite must match to be reused."""
-        return {'suite': self.name, 'generator_version': GENERATOR_VERSION,
-                'output_digest': output_digest(),
-                'sequences': [[e.name, e.seed, e.num_frames] for e in self.entries()]}
+        """
+        Describe what a written suite must match to be reused.
+
+        A photo suite adds its split and [id, pixel sha256] of every photo of the split on
+        this machine (reading them all once per process).
+        """
+        out = {'suite': self.name, 'generator_version': GENERATOR_VERSION,
+               'output_digest': output_digest(),
+               'sequences': [[e.name, e.seed, e.num_frames] for e in self.entries()]}
+        if self.photo_split:
+            out['photo_split'] = self.photo_split
+            out['photos'] = [[p.photo_id, photos.photo_sha256(p.photo_id)]
+                             for p in photos.list_photos(self.photo_split)]
+        return out
+
+    def require_photos(self) -> None:
+        """For a photo suite, raise PhotoPoolError unless the whole photo pool is here."""
+        if self.photo_split:
+            photos.require_all(f'the photo suite {self.name}')
 
 
 SUITES: dict[str, SuiteDef] = {s.name: s for s in (
@@ -114,6 +140,14 @@ SUITES: dict[str, SuiteDef] = {s.name: s for s in (
              (60, 60), 320, 240, (0.3, 0.5),
              overrides={'occlusion': (1.5, 2.5), 'full_occlusion': (0.0, 0.2),
                         'distractors': (1.0, 2.0)}),
+    SuiteDef('synth-photo-train', 'training data from train-split photos, GrabCut cut-outs '
+             'among the targets (like synth-train)', 200, (6_000_000, 7_000_000), (100, 300),
+             480, 360, (0.0, 1.0), photo_split='train'),
+    SuiteDef('photo-dev', 'tuning benchmark on dev-split photos', 50, (7_000_000, 8_000_000),
+             (300, 500), 640, 480, (0.1, 1.0), photo_split='dev'),
+    SuiteDef('synth-photo-test', 'held-out benchmark: targets and backgrounds only from '
+             'test-split photos, never trained on', 150, (8_000_000, 9_000_000), (300, 500),
+             640, 480, (0.1, 1.0), photo_split='test'),
 )}
 TRAIN_SEEDS = SUITES['synth-train'].seed_range
 
@@ -157,7 +191,9 @@ def _entry_done(folder: Path, entry: SuiteEntry) -> bool:
             and meta.get('num_frames') == entry.num_frames
             and meta.get('generator_version') == GENERATOR_VERSION
             and meta.get('output_digest') == output_digest()
-            and meta.get('spec') == entry.spec.to_dict())
+            and meta.get('spec') == entry.spec.to_dict()
+            and (not entry.spec.photo_split
+                 or meta.get('photo_pool') == photos.pool_digest(entry.spec.photo_split)))
 
 
 def _write_entry(folder: str, entry: SuiteEntry, suite: str) -> int:
@@ -211,6 +247,7 @@ def ensure_suite(name: str, root: Path | str | None = None, jobs: int = 1,
     suite = get_suite(name)
     if jobs < 1:
         raise ValueError(f'jobs must be at least 1, got {jobs}')
+    suite.require_photos()
     folder = suite_path(name, root)
     if is_complete(name, root):
         return folder
@@ -243,6 +280,7 @@ def write_entries(name: str, first: int, stop: int, out: Path | str, jobs: int =
     if out.resolve() == suite_path(name).resolve():
         raise ValueError(f'{out} is the folder of the suite {name}; write extra entries '
                          'elsewhere')
+    suite.require_photos()
     entries = [suite.entry(k) for k in range(first, stop)]
     _write_entries(out, entries, name, jobs, progress, f'{name} {first}..{stop - 1}')
     write_list(out, [e.name for e in entries])
