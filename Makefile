@@ -39,10 +39,16 @@ data-photos: setup-training
 	$(VENV)/bin/meta-tracker-gen --suite photo-dev --jobs 2
 	$(VENV)/bin/meta-tracker-gen --suite synth-photo-test --jobs 2
 
-eval-baselines: data
-	$(VENV)/bin/meta-tracker-eval --trackers opencv_csrt opencv_kcf --dataset synth:synth-test \
+# The floors every trained tracker is measured against: no tracking training (siamfc_imagenet)
+# and OpenCV's classical trackers.
+BASELINES := siamfc_imagenet opencv_csrt opencv_kcf
+
+eval-baselines: data data-photos
+	$(VENV)/bin/meta-tracker-eval --trackers $(BASELINES) --dataset synth:synth-test \
 		--out results/synth-test --jobs 2
-	$(VENV)/bin/meta-tracker-eval --trackers opencv_csrt opencv_kcf --dataset synth:synth-long \
+	$(VENV)/bin/meta-tracker-eval --trackers $(BASELINES) --dataset synth:synth-photo-test \
+		--out results/synth-photo-test --jobs 2
+	$(VENV)/bin/meta-tracker-eval --trackers $(BASELINES) --dataset synth:synth-long \
 		--out results/synth-long --jobs 2
 
 bench: setup

@@ -248,9 +248,11 @@ def test_reference_start_l2_sp_and_validation_choose_the_weights(tmp_path, monke
     val = meta.info['validation']
     steps = [h['step'] for h in val['history']]
     assert steps == [0, 3]
-    best = max(val['history'], key=lambda h: h['auc'])
+    best = max(val['history'], key=lambda h: h['selection'])
     assert val['chosen_step'] == best['step'] and val['auc'] == pytest.approx(best['auc'],
                                                                               abs=1e-4)
+    # worst_gain: the first validation is the zero every later one is measured from.
+    assert val['select'] == 'worst_gain' and val['history'][0]['selection'] == 0.0
     w5 = tensors['matching.last.weight'][:, :, 0, 0]
     start = torch.eye(w5.shape[1])
     if val['chosen_step'] == 0:

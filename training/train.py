@@ -35,7 +35,8 @@ from training.datasets import build_videos
 from training.objectives import (episode_features, matching_objective, meta_objective,
                                  support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
-from training.validation import validation_auc, validation_sequences, ValidationConfig
+from training.validation import (selection_score, validation_auc, validation_sequences,
+                                 ValidationConfig)
 
 FAMILY = 'mlt'
 CHECKPOINT = 'checkpoint.pt'
@@ -257,13 +258,16 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
             scores = validation_auc(state, args.to_dict(), val_cfg, val_seqs, stages_after)
             for m, training in was:
                 m.training = training
+            first = next((h for h in val_history if 'selection' in h), scores)
+            scores['selection'] = selection_score(scores, first, val_cfg.select)
+            if not best or scores['selection'] > best['selection']:
+                best.clear()
+                best.update({'state': state, 'step': step, 'auc': scores['auc'],
+                             'selection': scores['selection']})
             val_history.append({'step': step, 'minutes': round(elapsed() / 60, 2), **scores})
             if writer is not None:
                 for k, v in scores.items():
                     writer.add_scalar(f'stage{cfg.stage}/val_{k}', v, step)
-            if not best or scores['auc'] > best['auc']:
-                best.clear()
-                best.update({'state': state, 'step': step, 'auc': scores['auc']})
             shown = ', '.join(f'{k} {v:.3f}' for k, v in scores.items())
             print(f'validation at step {step}: {shown} (best {best["auc"]:.3f} at step '
                   f'{best["step"]}; {time.monotonic() - t0:.0f} s)', flush=True)
@@ -307,7 +311,7 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         if d.main:
             tmp = ckpt_path.with_suffix('.tmp')
             extra = {'best_state': best['state'],
-                     'best': json.dumps({'step': best['step'], 'auc': best['auc']})} \
+                     'best': json.dumps({k: best[k] for k in ('step', 'auc', 'selection')})} \
                 if best else {}
             torch.save({'step': step, 'elapsed': elapsed(), 'model': net.state_dict(),
                         'optimizer': opt.state_dict(), 'rng': rngs,
@@ -378,6 +382,7 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         }
         if best:
             info['validation'] = {'chosen_step': best['step'], 'auc': round(best['auc'], 4),
+                                  'select': val_cfg.select,
                                   'history': val_history}
         training_config = {f'stage{cfg.stage}': cfg.to_dict()}
         if parent:
