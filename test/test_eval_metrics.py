@@ -3,6 +3,7 @@
 """Metrics against the toolkits themselves: got10k 0.1.3's own code, pysot's formulas."""
 
 import importlib
+import json
 from pathlib import Path
 
 import cv2
@@ -392,3 +393,25 @@ def test_paired_difference():
     assert q['mean'] == pytest.approx(-d.mean()) and (q['better'], q['worse']) == (1, 2)
     one = M.paired_difference(_summary_of({'s1': 0.5}), _summary_of({'s1': 0.2}))
     assert one['mean'] == pytest.approx(0.3) and np.isnan(one['standard_error'])
+
+
+def test_compare_reads_runs_of_different_reports(tmp_path, capsys):
+    from meta_tracker_ros.eval.compare import main as compare_main
+
+    def report(name, tracker, aucs):
+        folder = tmp_path / name
+        folder.mkdir()
+        per = {f's{i}': {'auc': a} for i, a in enumerate(aucs)}
+        doc = {'trackers': {tracker: {'summary': {'auc': float(np.mean(aucs)),
+                                                  'per_sequence': per}}}}
+        (folder / 'metrics.json').write_text(json.dumps(doc))
+        return f'{folder / "metrics.json"}:{tracker}'
+
+    old = report('old', 'mlt', [0.5, 0.4, 0.3, float('nan')])
+    new = report('new', 'mlt', [0.6, 0.45, 0.3, 0.7])
+    assert compare_main([new, old, '--label', 'new', '--label', 'old']) == 0
+    out = capsys.readouterr().out
+    # Three sequences scored by both (NaN left out): differences 0.1, 0.05, 0.
+    assert '| new | old | 3 | +0.0500 | 0.0289 | 2 | 0 |' in out
+    assert compare_main([new, str(tmp_path / 'old' / 'metrics.json') + ':csrt']) == 2
+    assert 'no tracker' in capsys.readouterr().err
