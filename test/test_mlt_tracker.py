@@ -19,7 +19,9 @@ import torch
 TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 0.0625},
         'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
         'hidden': 16}
-FAST = {'optimize': False, 'quantize': False, 'response_upsample': 4}
+# lost_ratio 0: the absolute lost test alone, as each test below sets it (the relative test
+# of the defaults is core.ops.lost's, tested in test_lost_state.py).
+FAST = {'optimize': False, 'quantize': False, 'response_upsample': 4, 'lost_ratio': 0.0}
 
 
 def _weights(tmp_path: Path, stages=(1, 2), tracker='mlt', **args) -> Path:

@@ -116,13 +116,13 @@ class MLTMTConfig(TrackerConfig):
                              min=0.01, max=1.0)
     max_scale: float = param(5.0, 'largest target size relative to the initial one',
                              min=1.0, max=100.0)
-    lost_threshold: float = param(0.78, 'absolute floor: a peak confidence (sigmoid of the '
+    lost_threshold: float = param(0.6, 'absolute floor: a peak confidence (sigmoid of the '
                                   'response) below it is always lost (core.ops.lost; '
                                   'calibrated by training/calibrate_lost.py)', min=0.0, max=1.0)
-    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
+    lost_ratio: float = param(0.8, 'relative lost test: peak below lost_ratio times the median '
                               'of the recent tracked peaks of the track (and PSR below '
                               'lost_psr); 0 = off', min=0.0, max=1.0)
-    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
+    lost_psr: float = param(4.0, 'the relative lost test also needs the peak-to-sidelobe '
                             'ratio of the response below this', min=0.0, max=1000.0)
     lost_history: int = param(30, 'tracked peaks in the running median of the relative test',
                               min=1, max=10000)
@@ -511,10 +511,10 @@ class SiamFCImageNetConfig(MLTMTConfig):
 
     lost_threshold: float = param(0.0, 'absolute floor: a peak confidence below it is always '
                                   'lost (core.ops.lost)', min=0.0, max=1.0)
-    lost_ratio: float = param(0.9, 'relative lost test: peak below lost_ratio times the median '
+    lost_ratio: float = param(0.6, 'relative lost test: peak below lost_ratio times the median '
                               'of the recent tracked peaks of the track (and PSR below '
                               'lost_psr); 0 = off', min=0.0, max=1.0)
-    lost_psr: float = param(3.0, 'the relative lost test also needs the peak-to-sidelobe '
+    lost_psr: float = param(4.0, 'the relative lost test also needs the peak-to-sidelobe '
                             'ratio of the response below this', min=0.0, max=1000.0)
 
 
