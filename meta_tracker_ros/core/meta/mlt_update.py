@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from meta_tracker_ros.core.meta.maml import InnerLoop
 from meta_tracker_ros.core.models.mlt import logistic_loss, MatchingNetwork
 import numpy as np
 import torch
@@ -77,14 +78,12 @@ def finetune_last_layer(matching: MatchingNetwork, exemplar_feats: torch.Tensor,
     weight: (K, C); exemplar_mask: (1, hz, wz) template position weights or None. Returns
     the fine-tuned (K, C) kernels; the module is left unchanged.
     """
-    fast = weight.detach().clone().requires_grad_(True)
-    opt = torch.optim.Adam([fast], lr=lr)
+    # Adam on the fast weights through the shared engine (core.meta.maml), never meta-trained.
     fz, fx = exemplar_feats.detach(), context_feats.detach()
-    with torch.enable_grad():
-        for _ in range(steps):
-            loss = logistic_loss(matching.respond(fz, fx, fast.unsqueeze(0),
-                                                  exemplar_mask=exemplar_mask), labels).mean()
-            # autograd.grad rather than backward: the module's parameters get no .grad.
-            (fast.grad,) = torch.autograd.grad(loss, fast)
-            opt.step()
-    return fast.detach()
+
+    def support_loss(fast: dict[str, torch.Tensor]) -> torch.Tensor:
+        response = matching.respond(fz, fx, fast['w5'].unsqueeze(0), exemplar_mask=exemplar_mask)
+        return logistic_loss(response, labels).mean()
+
+    loop = InnerLoop({'w5': weight.shape}, steps=steps, lr=lr, optimizer='adam')
+    return loop(support_loss, {'w5': weight}, meta_training=False)[-1]['w5']
