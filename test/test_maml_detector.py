@@ -27,9 +27,13 @@ def test_shapes_and_branch_copies(head):
     # Features computed once give the same outputs.
     x = torch.rand(1, 3, 135, 135) * 255
     c1, r1 = det(x)
-    c2, r2 = det(det.features(x), from_features=True)
-    torch.testing.assert_close(c1, c2)
-    torch.testing.assert_close(r1, r2)
+    c2, r2 = det(det.features(x), 'features')
+    c3, r3 = det(det.branches(det.features(x)), 'branches')
+    for c, r in ((c2, r2), (c3, r3)):
+        torch.testing.assert_close(c1, c)
+        torch.testing.assert_close(r1, r)
+    with pytest.raises(ValueError, match='level'):
+        det(x, 'pixels')
 
 
 def test_bad_arguments_are_refused():
@@ -56,7 +60,8 @@ def test_targets_decode_back_to_the_box(head):
         reg = torch.log(d.clamp(min=1e-3) / (det.args.anchor / 2))
         decoded = det.decode(reg)
         pos = inside[0]
-        assert float(centreness[0].max()) == pytest.approx(1.0) and float(centreness[0][~inside[0]].max()) == 0
+        assert float(centreness[0].max()) == pytest.approx(1.0)
+        assert float(centreness[0][~inside[0]].max()) == 0
     boxes = decoded[0].permute(1, 2, 0)[pos]
     assert float(box_iou(boxes, box).min()) > 0.999
 
@@ -71,7 +76,7 @@ def test_inner_loop_on_the_heads_lowers_the_support_loss(head):
     feats = det.features(images).detach()
 
     def support_loss(fast):
-        cls, reg = functional(det, fast, feats, True)
+        cls, reg = functional(det, fast, feats, 'features')
         return det.loss(cls, reg, boxes)[0]
 
     loop = InnerLoop.for_module(det, ADAPT['all'], steps=5, lr=0.05, lr_mode='kernel')

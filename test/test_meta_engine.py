@@ -143,7 +143,9 @@ def test_multi_step_loss_weights_and_bad_input():
     torch.testing.assert_close(total, expected)
     with pytest.raises(ValueError):
         multi_step_loss(trajectory, loss, [1.0])
-    with pytest.raises(ValueError, match='not the adapted'):
-        loop(loss, {'0.weight': net[0].weight})
+    only = loop(loss, {'0.weight': net[0].weight})
+    assert list(only[-1]) == ['0.weight']
+    with pytest.raises(ValueError, match='not among the adapted'):
+        loop(loss, {'1.weight': net[0].weight})
     with pytest.raises(FloatingPointError):
         loop(lambda fast: fast['0.weight'].sum() * float('nan'), loop.initial(net))

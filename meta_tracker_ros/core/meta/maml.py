@@ -138,18 +138,19 @@ class InnerLoop(nn.Module):
         """
         Adapt: the trajectory [theta_0, ..., theta_k] of k = steps (default self.steps).
 
+        fast may hold a subset of the adapted names (those adapt, e.g. one branch only).
         loss_fn(fast) -> scalar support loss. meta_training (default: this module's training
         flag and grad mode both on) keeps the graph so an outer loss can reach theta_0 and the
         learning rates; otherwise theta_0 is detached, each step is computed with grad on and
         detached, and nothing else is kept.
         """
         steps = self.steps if steps is None else steps
-        if set(fast) != set(self.names):
-            raise ValueError(f'fast weights {sorted(fast)} are not the adapted '
+        if not fast or not set(fast) <= set(self.names):
+            raise ValueError(f'fast weights {sorted(fast)} are not among the adapted '
                              f'{sorted(self.names)}')
         if meta_training is None:
             meta_training = self.training and torch.is_grad_enabled()
-        theta = {n: fast[n] for n in self.names}
+        theta = {n: fast[n] for n in self.names if n in fast}
         if not meta_training:
             theta = {n: t.detach() for n, t in theta.items()}
         trajectory = [theta]
@@ -160,7 +161,8 @@ class InnerLoop(nn.Module):
                           for n, t in theta.items()}
                 loss = loss_fn(inputs)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f'inner-loop loss is {float(loss)} at step {k}')
+                    raise FloatingPointError(
+                        f'inner-loop loss is {float(loss.detach())} at step {k}')
                 create_graph = meta_training and not self.first_order
                 grads = torch.autograd.grad(loss, list(inputs.values()),
                                             create_graph=create_graph)

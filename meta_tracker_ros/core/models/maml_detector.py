@@ -31,6 +31,7 @@ import copy
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from meta_tracker_ros.core.meta.maml import InnerLoop, select_parameters
 from meta_tracker_ros.core.models.backbones import MobileNetV2Cut
 import torch
 from torch import nn
@@ -122,21 +123,24 @@ class MAMLDetector(nn.Module):
         if args.head == 'retina':
             # Focal loss's prior (Lin et al. 2017): start with p(object) = 0.01 everywhere.
             nn.init.constant_(self.cls_head[-1].bias, -4.595)
-        size = self.output_size()
-        ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing='ij')
-        self.register_buffer('centres', torch.stack([xs, ys]).float() * self.stride,
+        self.register_buffer('centres', self.positions(self.output_size(), self.output_size()),
                              persistent=False)
 
     @classmethod
     def from_args(cls, values: Mapping[str, Any]) -> MAMLDetector:
         return cls(DetectorArgs.from_dict(values))
 
-    def output_size(self) -> int:
-        """Side of the score map for the configured input (stride-2 convs of padding 1)."""
-        size = self.args.input_size
+    def output_size(self, input_size: int | None = None) -> int:
+        """Side of the score map for an input side (default the configured one)."""
+        size = self.args.input_size if input_size is None else input_size
         for _ in range(self.stride.bit_length() - 1):
             size = (size + 1) // 2
         return size
+
+    def positions(self, h: int, w: int) -> torch.Tensor:
+        """Pixel (x, y) of each output position of an h x w map: (2, h, w)."""
+        ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
+        return torch.stack([xs, ys]).float().to(self.inv_std.device) * self.stride
 
     def load_imagenet(self, path: str | None = None) -> None:
         """Initialise the shared layers and both block copies from the ImageNet checkpoint."""
@@ -162,23 +166,40 @@ class MAMLDetector(nn.Module):
         return self
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The shared, frozen part: images (N, 3, S, S) in [0, 255] -> (N, C, h, w)."""
+        """Run the shared, frozen part: images (N, 3, S, S) in [0, 255] -> (N, C, h, w)."""
         return self.shared((images - self.mean) * self.inv_std)
 
-    def heads(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shared features -> (score logits (N, H, W), regression (N, 4, H, W))."""
-        cls = self.cls_head(self.cls_block(feats))[:, 0]
-        reg = self.reg_head(self.reg_block(feats))
-        return cls, reg
+    def branches(self, feats: torch.Tensor) -> torch.Tensor:
+        """Shared features -> both branches' block outputs, stacked on channels (N, 2C, h, w)."""
+        return torch.cat([self.cls_block(feats), self.reg_block(feats)], dim=1)
 
-    def forward(self, inputs: torch.Tensor, from_features: bool = False
+    def heads(self, branches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Branch outputs (N, 2C, h, w) -> (score logits (N, H, W), regression (N, 4, H, W))."""
+        c = branches.shape[1] // 2
+        return self.cls_head(branches[:, :c])[:, 0], self.reg_head(branches[:, c:])
+
+    def forward(self, inputs: torch.Tensor, level: str = 'images'
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images (or, from_features, shared features) -> (scores, regression) as heads()."""
-        return self.heads(inputs if from_features else self.features(inputs))
+        """
+        Return (score logits (N, H, W), regression (N, 4, H, W)).
+
+        inputs are images, shared features or branch outputs (level): online updates adapt
+        only the heads, so the tracker keeps its support set as branch outputs and runs only
+        the heads in the inner loop.
+        """
+        if level == 'images':
+            inputs = self.features(inputs)
+        if level in ('images', 'features'):
+            inputs = self.branches(inputs)
+        elif level != 'branches':
+            raise ValueError(f"level must be 'images', 'features' or 'branches', got {level!r}")
+        return self.heads(inputs)
 
     def decode(self, reg: torch.Tensor) -> torch.Tensor:
         """Regression (N, 4, H, W) -> boxes (N, 4, H, W) as (x1, y1, x2, y2) pixels."""
-        cx, cy = self.centres[0], self.centres[1]
+        h, w = reg.shape[-2:]
+        grid = self.centres if self.centres.shape[-2:] == (h, w) else self.positions(h, w)
+        cx, cy = grid[0], grid[1]
         if self.args.head == 'retina':
             a = self.args.anchor
             x = cx + reg[:, 0] * a
@@ -197,7 +218,7 @@ class MAMLDetector(nn.Module):
     def loss(self, cls: torch.Tensor, reg: torch.Tensor, boxes: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """
-        Detection loss of outputs (N, H, W), (N, 4, H, W) against one box per image (N, 4).
+        Return the detection loss of outputs (N, H, W), (N, 4, H, W) against boxes (N, 4).
 
         Returns (loss, parts), loss = classification + regression, each averaged as the
         detector's paper does (focal loss over the positive count; FCOS over positions).
@@ -208,7 +229,7 @@ class MAMLDetector(nn.Module):
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of boxes (..., 4) against (..., 4) as (x1, y1, x2, y2), broadcast."""
+    """Return the IoU of boxes (..., 4) against (..., 4) as (x1, y1, x2, y2), broadcast."""
     lt = torch.maximum(a[..., :2], b[..., :2])
     rb = torch.minimum(a[..., 2:], b[..., 2:])
     inter = (rb - lt).clamp(min=0).prod(-1)
@@ -285,11 +306,8 @@ def fcos_targets(boxes: torch.Tensor, centres: torch.Tensor
     outside.
     """
     cx, cy = centres[0], centres[1]
-    l = cx - boxes[:, 0, None, None]
-    t = cy - boxes[:, 1, None, None]
-    r = boxes[:, 2, None, None] - cx
-    b = boxes[:, 3, None, None] - cy
-    d = torch.stack([l, t, r, b], dim=1)
+    d = torch.stack([cx - boxes[:, 0, None, None], cy - boxes[:, 1, None, None],
+                     boxes[:, 2, None, None] - cx, boxes[:, 3, None, None] - cy], dim=1)
     inside = d.min(dim=1).values > 0
     dc = d.clamp(min=1e-6)
     lr = torch.minimum(dc[:, 0], dc[:, 2]) / torch.maximum(dc[:, 0], dc[:, 2])
@@ -319,3 +337,48 @@ def fcos_loss(cls: torch.Tensor, reg: torch.Tensor, boxes: torch.Tensor,
         iou = inter / (area_p + area_g - inter).clamp(min=1e-6)
         reg_loss = -torch.log(iou.clamp(min=1e-6)).sum() / n
     return cls_loss + reg_loss, {'cls': cls_loss.detach(), 'reg': reg_loss.detach()}
+
+
+@dataclass(frozen=True)
+class InnerArgs:
+    """The inner loop trained with the detector (section 4.2); stored with the weights."""
+
+    lr_mode: str = 'kernel'      # KLLR (eq. 5); 'fixed' for the baseline detector (Table 1)
+    lr: float = 1e-3             # initial (and, when fixed, the) learning rate
+    steps: int = 4               # offline inner steps (section 4.2)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> InnerArgs:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f'unknown inner-loop argument(s) {unknown}; valid: {sorted(known)}')
+        return cls(**dict(values))
+
+
+class MAMLDetectorNet(nn.Module):
+    """The detector and its inner loop (learned rates over every head parameter), one file."""
+
+    def __init__(self, detector: DetectorArgs, inner: InnerArgs) -> None:
+        super().__init__()
+        self.detector = MAMLDetector(detector)
+        self.inner_args = inner
+        self.inner = InnerLoop.for_module(self.detector, ADAPT['all'], steps=inner.steps,
+                                          lr=inner.lr, lr_mode=inner.lr_mode)
+
+    @classmethod
+    def from_args(cls, values: Mapping[str, Any]) -> MAMLDetectorNet:
+        unknown = sorted(set(values) - {'detector', 'inner'})
+        if unknown:
+            raise ValueError(f'unknown model argument group(s) {unknown}')
+        return cls(DetectorArgs.from_dict(values.get('detector', {})),
+                   InnerArgs.from_dict(values.get('inner', {})))
+
+    def model_args(self) -> dict[str, Any]:
+        return {'detector': self.detector.args.to_dict(), 'inner': asdict(self.inner_args)}
+
+    def adapted_names(self, adapt: str) -> list[str]:
+        """Names the online updates adapt: 'all' heads or the 'cls' head only (Table 3)."""
+        if adapt not in ADAPT:
+            raise ValueError(f'adapt must be one of {sorted(ADAPT)}, got {adapt!r}')
+        return list(select_parameters(self.detector, ADAPT[adapt]))

@@ -72,3 +72,12 @@ def crop_square(image: np.ndarray, cx: float, cy: float, side: float, out_size: 
 def crop_to_tensor_layout(crops: list[np.ndarray]) -> np.ndarray:
     """Stack (S, S, 3) uint8 crops into one (N, 3, S, S) float32 array in [0, 255]."""
     return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def check_image(image: np.ndarray) -> tuple[int, int]:
+    """Return (H, W) of an (H, W, 3) uint8 RGB image; ValueError naming what came instead."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
+            or image.dtype != np.uint8:
+        raise ValueError(f'expected an (H, W, 3) uint8 RGB image, got '
+                         f'{getattr(image, "shape", None)} {getattr(image, "dtype", None)}')
+    return image.shape[0], image.shape[1]

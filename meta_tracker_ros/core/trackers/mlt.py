@@ -80,8 +80,8 @@ from meta_tracker_ros.core.models.backbones import (inference_graph, quantized_e
                                                     quantized_graph)
 from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, MLTModelArgs,
                                               MLTNet, response_labels)
-from meta_tracker_ros.core.ops.crops import (context_size, crop_square, crop_to_tensor_layout,
-                                             mean_color)
+from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
+                                             crop_to_tensor_layout, mean_color)
 from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
                                             peak_to_sidelobe)
 from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, peak_offset, upsample
@@ -215,7 +215,7 @@ class _MLTBase:
 
     # --- protocol -------------------------------------------------------------------------
     def initialize(self, image: np.ndarray, box: Box) -> None:
-        h, w = _check_image(image)
+        h, w = check_image(image)
         box = box.validate_init(w, h)
         side = context_size(box.w, box.h, self._context)
         crop = crop_square(image, box.cx, box.cy, side, self._exemplar_size)
@@ -241,7 +241,7 @@ class _MLTBase:
     def update(self, image: np.ndarray) -> TrackResult:
         if self._fz is None:
             raise RuntimeError('update() before initialize()')
-        _check_image(image)
+        check_image(image)
         self._t += 1
         pad = mean_color(image)
         if self._state == TrackState.LOST:
@@ -581,11 +581,3 @@ def _calibration_images(size: int, count: int = 16, seed: int = 0) -> torch.Tens
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def _check_image(image: np.ndarray) -> tuple[int, int]:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
-            or image.dtype != np.uint8:
-        raise ValueError(f'expected an (H, W, 3) uint8 RGB image, got '
-                         f'{getattr(image, "shape", None)} {getattr(image, "dtype", None)}')
-    return image.shape[0], image.shape[1]

@@ -1,0 +1,313 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Retina-MAML and FCOS-MAML trackers (Wang et al., CVPR 2020, Algorithm 1 and section 4.3).
+
+A detector meta-trained with MAML (core/models/maml_detector.py) becomes a tracker of one
+object in three steps: the first frame's search region, zoomed in and out by 1.08, is the
+support set; 5 steps of the shared inner loop (core/meta/maml.py, with the kernel-wise learning
+rates learned offline) adapt the heads to the target (domain adaptation); then per frame the
+detector scores every position of the search region around the previous box:
+
+- every score under 0.1: the previous box is kept (Algorithm 1, line 6);
+- otherwise SiamRPN's post-processing: a shape penalty on size and aspect change, a cosine
+  window, the best box, its size linearly interpolated with the previous one by the penalised
+  score (lines 10-12);
+- a result above support_threshold joins the support set (at most 30 search regions, the first
+  always kept); every 10 frames, or when a distractor appears (a second peak of at least 0.7
+  of the best one away from it), one inner step on the support set (lines 13-15).
+
+Beyond the paper (which has no failure detection): the lost state of core/ops/lost.py (a
+peak below the floor, or below lost_ratio of the track's running median with a low
+peak-to-sidelobe ratio) and its widening re-detection search, as every tracker here has.
+While lost nothing joins the support set and no update runs.
+
+Online updates adapt only the heads, so each support region is kept as its branch outputs
+(MobileNetV2 blocks 0-6 of both branches), not as an image: an update runs only the heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from meta_tracker_ros.core.config import param, TrackerConfig
+from meta_tracker_ros.core.meta.maml import functional
+from meta_tracker_ros.core.models.maml_detector import MAMLDetectorNet
+from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
+                                             crop_to_tensor_layout, mean_color)
+from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
+                                            peak_to_sidelobe)
+from meta_tracker_ros.core.ops.windows import cosine_window
+from meta_tracker_ros.core.types import Box, TrackResult, TrackState
+from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
+import numpy as np
+import torch
+
+FAMILIES = ('retina_maml', 'fcos_maml')
+
+
+@dataclass(frozen=True)
+class MAMLDetectorConfig(TrackerConfig):
+    """Algorithm 1's hyperparameters (section 4.3), SiamRPN's post-processing, the lost state."""
+
+    context: float = param(0.5, 'context margin around the target (SiamFC); the search region '
+                           'is search_factor times the context square', min=0.0, max=4.0)
+    search_factor: float = param(263.0 / 127.0, 'search region side / context square side '
+                                 '(the target fills about 64 of the 263 pixels)', min=1.0,
+                                 max=8.0)
+    zoom: float = param(1.08, 'zoom in/out of the first frame for the support set',
+                        min=1.0, max=2.0)
+    init_steps: int = param(5, 'inner steps of the domain adaptation on the first frame',
+                            min=0, max=100)
+    online_update: bool = param(True, 'online updating (false: the *_noupdate variants)')
+    adapt: str = param('all', "heads adapted online: 'all' or 'cls' (Table 3)",
+                       choices=('all', 'cls'))
+    update_steps: int = param(1, 'inner steps per online update', min=1, max=100)
+    update_interval: int = param(10, 'frames between online updates', min=1, max=10000)
+    distractor_ratio: float = param(0.7, 'update early when a second peak reaches this '
+                                    'fraction of the best one (0 = never)', min=0.0, max=1.0)
+    support_size: int = param(30, 'search regions kept in the support set (the first always)',
+                              min=2, max=1000)
+    support_threshold: float = param(0.5, 'score for a result to join the support set',
+                                     min=0.0, max=1.0)
+    min_score: float = param(0.1, 'every score below it: keep the previous box', min=0.0,
+                             max=1.0)
+    penalty_k: float = param(0.04, 'shape penalty strength (SiamRPN)', min=0.0, max=1.0)
+    window_influence: float = param(0.44, 'cosine window weight', min=0.0, max=1.0)
+    size_lr: float = param(0.4, 'size interpolation rate, times the penalised score',
+                           min=0.0, max=1.0)
+    min_scale: float = param(0.2, 'smallest target size relative to the initial one',
+                             min=0.01, max=1.0)
+    max_scale: float = param(5.0, 'largest target size relative to the initial one',
+                             min=1.0, max=100.0)
+    lost_threshold: float = param(0.2, 'absolute floor of the lost test (core.ops.lost; '
+                                  'calibrated by training/calibrate_lost.py)', min=0.0, max=1.0)
+    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
+                              'of the recent tracked peaks (and PSR below lost_psr); 0 = off',
+                              min=0.0, max=1.0)
+    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
+                            'ratio below this', min=0.0, max=1000.0)
+    lost_history: int = param(30, 'tracked peaks in the running median', min=1, max=10000)
+    lost_patience: int = param(5, 'lost frames searched like tracked ones before the search '
+                               'widens', min=0, max=1000)
+    lost_search_step: int = param(64, 'search image growth per lost frame after '
+                                  'lost_patience (pixels)', min=0, max=512)
+    lost_search_max: int = param(519, 'largest search image while lost (pixels)',
+                                 min=263, max=2048)
+    lost_window_influence: float = param(0.1, 'cosine window weight while lost',
+                                         min=0.0, max=1.0)
+
+
+class MAMLDetectorTracker:
+    """Algorithm 1 over a MAMLDetectorNet weights file of the family `family`."""
+
+    name = ''
+    family = ''
+
+    def __init__(self, *, config: MAMLDetectorConfig, weights: Path | None,
+                 device: str = 'cpu') -> None:
+        if weights is None:
+            raise WeightsError(f'{type(self).__name__} needs a weights file')
+        tensors, meta = load_weights(weights, accept=self.family)
+        try:
+            net = MAMLDetectorNet.from_args(meta.model_args)
+        except (TypeError, ValueError) as exc:
+            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
+        load_state_strict(net, tensors, weights)
+        self.config = config
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.det = self.net.detector
+        self._size = self.det.args.input_size
+        self._names = self.net.adapted_names(config.adapt)
+        self._windows: dict[int, np.ndarray] = {}
+        self._reset_state()
+
+    # --- protocol -------------------------------------------------------------------------
+    def initialize(self, image: np.ndarray, box: Box) -> None:
+        h, w = check_image(image)
+        box = box.validate_init(w, h)
+        cfg = self.config
+        side = self._side(box.w, box.h)
+        pad = mean_color(image)
+        crops, boxes = [], []
+        # Zoom in/out (section 4.3): the region shrinks or grows, the target grows or shrinks.
+        for zoom in (1.0, 1.0 / cfg.zoom, cfg.zoom):
+            s = side * zoom
+            crops.append(crop_square(image, box.cx, box.cy, s, self._size, pad))
+            boxes.append(self._crop_box(box.w, box.h, s))
+        feats = self._branches(self._features(crops))
+        self._reset_state()
+        self._support = [(feats[i:i + 1], boxes[i]) for i in range(len(crops))]
+        self._fast = {n: t.detach() for n, t in self.net.inner.initial(self.det).items()}
+        self._adapt(cfg.init_steps, self.net.adapted_names('all'))
+        self._center = np.array([box.cx, box.cy])
+        self._wh = np.array([box.w, box.h])
+        self._base_wh = self._wh.copy()
+        self._t = 1
+        self._state = TrackState.TRACKING
+
+    def update(self, image: np.ndarray) -> TrackResult:
+        if self._fast is None:
+            raise RuntimeError('update() before initialize()')
+        check_image(image)
+        cfg = self.config
+        self._t += 1
+        lost = self._state == TrackState.LOST
+        frames = self._lost.lost_frames if lost else 0
+        size = lost_search_size(self._size, frames, cfg.lost_patience, cfg.lost_search_step,
+                                cfg.lost_search_max, self.det.stride)
+        patient = frames <= cfg.lost_patience
+        side = self._side(*self._wh) * size / self._size
+        crop = crop_square(image, self._center[0], self._center[1], side, size,
+                           mean_color(image))
+        feats = self._features([crop])
+        with torch.no_grad():
+            feats = self._branches(feats)
+            cls, reg = functional(self.det, self._fast, feats, 'branches')
+            scores = torch.sigmoid(cls)[0].cpu().numpy()
+            boxes = self.det.decode(reg)[0].cpu().numpy()
+        self.last_psr = peak_to_sidelobe(scores)
+        peak = float(scores.max())
+        influence = cfg.window_influence if patient else cfg.lost_window_influence
+        best, penalised = self._choose(scores, boxes, side / size, influence)
+        score = float(scores.flat[best])
+        if self._lost.judge(score, self.last_psr):
+            self._state = TrackState.LOST
+            return TrackResult(self._box(), score, None, self._state)
+        self._state = TrackState.TRACKING
+        if peak >= cfg.min_score:
+            label = self._move(boxes.reshape(4, -1)[:, best], side / size, size, penalised,
+                               image.shape)
+            if cfg.online_update:
+                self._remember(feats, label, score, size)
+                if self._t % cfg.update_interval == 0 or self._distracted(scores, best):
+                    self._adapt(cfg.update_steps, self._names)
+        return TrackResult(self._box(), score, None, self._state)
+
+    def reset(self) -> None:
+        self._reset_state()
+
+    # --- steps ----------------------------------------------------------------------------
+    def _reset_state(self) -> None:
+        self._fast: dict[str, torch.Tensor] | None = None
+        self._support: list[tuple[torch.Tensor, np.ndarray]] = []
+        self._t = 0
+        self._lost = LostState(LostCriterion(self.config.lost_threshold, self.config.lost_ratio,
+                                             self.config.lost_psr, self.config.lost_history))
+        self.last_psr = float('nan')
+        self.updates = 0
+        self._state = TrackState.IDLE
+
+    def _side(self, w: float, h: float) -> float:
+        return context_size(w, h, self.config.context) * self.config.search_factor
+
+    def _crop_box(self, w: float, h: float, side: float) -> np.ndarray:
+        """Return the target (w, h) centred in a search region of this side, in crop pixels."""
+        s = self._size / side
+        c = (self._size - 1) / 2.0
+        return np.array([c - w * s / 2, c - h * s / 2, c + w * s / 2, c + h * s / 2],
+                        dtype=np.float32)
+
+    def _features(self, crops: list[np.ndarray]) -> torch.Tensor:
+        x = torch.from_numpy(crop_to_tensor_layout(crops)).to(self.device)
+        with torch.no_grad():
+            return self.det.features(x)
+
+    def _branches(self, feats: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.det.branches(feats)
+
+    def _adapt(self, steps: int, names: list[str]) -> None:
+        """Inner steps on the support set (eq. 1) for the adapted names; the rest stay."""
+        if steps <= 0:
+            return
+        feats = torch.cat([f for f, _ in self._support])
+        boxes = torch.from_numpy(np.stack([b for _, b in self._support])).to(self.device)
+        fixed = {n: t for n, t in self._fast.items() if n not in names}
+
+        def support_loss(fast: dict[str, torch.Tensor]) -> torch.Tensor:
+            cls, reg = functional(self.det, {**fixed, **fast}, feats, 'branches')
+            return self.det.loss(cls, reg, boxes)[0]
+
+        adapted = self.net.inner(support_loss, {n: self._fast[n] for n in names}, steps=steps,
+                                 meta_training=False)[-1]
+        self._fast = {**self._fast, **adapted}
+        self.updates += 1
+
+    def _choose(self, scores: np.ndarray, boxes: np.ndarray, pixel: float,
+                influence: float) -> tuple[int, np.ndarray]:
+        """Apply SiamRPN's shape penalty and cosine window; return the best box's flat index."""
+        b = boxes.reshape(4, -1)
+        w = np.maximum(b[2] - b[0], 1e-3) * pixel
+        h = np.maximum(b[3] - b[1], 1e-3) * pixel
+        tw, th = self._wh
+
+        def change(r):
+            return np.maximum(r, 1.0 / r)
+
+        def sz(a, c):
+            p = (a + c) * 0.5
+            return np.sqrt((a + p) * (c + p))
+
+        s_c = change(sz(w, h) / sz(tw, th))
+        r_c = change((tw / th) / (w / h))
+        penalty = np.exp(-(r_c * s_c - 1.0) * self.config.penalty_k)
+        penalised = penalty * scores.reshape(-1)
+        n = scores.shape[0]
+        if n not in self._windows:
+            self._windows[n] = cosine_window(n).reshape(-1)
+        windowed = penalised * (1.0 - influence) + self._windows[n] * influence
+        return int(np.argmax(windowed)), penalised
+
+    def _move(self, box: np.ndarray, pixel: float, size: int, penalised: np.ndarray,
+              shape: tuple[int, ...]) -> np.ndarray:
+        """Take the chosen box (crop pixels); return the new box in the crop's pixels."""
+        cfg = self.config
+        c = (size - 1) / 2.0
+        cx = (box[0] + box[2]) / 2.0
+        cy = (box[1] + box[3]) / 2.0
+        self._center = np.clip(self._center + (np.array([cx, cy]) - c) * pixel, 0.0,
+                               [shape[1], shape[0]])
+        lr = float(penalised.max()) * cfg.size_lr
+        wh = np.array([box[2] - box[0], box[3] - box[1]]) * pixel
+        wh = self._wh * (1.0 - lr) + np.maximum(wh, 1.0) * lr
+        self._wh = np.clip(wh, self._base_wh * cfg.min_scale, self._base_wh * cfg.max_scale)
+        half = self._wh / pixel / 2.0
+        return np.array([cx - half[0], cy - half[1], cx + half[0], cy + half[1]],
+                        dtype=np.float32)
+
+    def _remember(self, feats: torch.Tensor, label: np.ndarray, score: float,
+                  size: int) -> None:
+        """Add this frame's region, labelled with the new box, to the support set."""
+        if score < self.config.support_threshold or size != self._size:
+            return
+        self._support.append((feats, label))
+        if len(self._support) > self.config.support_size:
+            del self._support[1]
+
+    def _distracted(self, scores: np.ndarray, best: int) -> bool:
+        ratio = self.config.distractor_ratio
+        if ratio <= 0.0:
+            return False
+        iy, ix = np.unravel_index(best, scores.shape)
+        rest = scores.copy()
+        rest[max(0, iy - 2):iy + 3, max(0, ix - 2):ix + 3] = 0.0
+        return float(rest.max()) >= ratio * float(scores[iy, ix])
+
+    def _box(self) -> Box:
+        return Box.from_center(self._center[0], self._center[1], self._wh[0], self._wh[1])
+
+
+# Registered (core.registry) with their committed weights, once training/ has made them.
+class RetinaMAMLTracker(MAMLDetectorTracker):
+    """Retina-MAML: one 64x64 anchor per position, focal loss (section 4.1)."""
+
+    family = 'retina_maml'
+
+
+class FCOSMAMLTracker(MAMLDetectorTracker):
+    """FCOS-MAML: centre-ness as the score, distances to the sides (section 4.1)."""
+
+    family = 'fcos_maml'
