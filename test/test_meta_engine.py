@@ -131,8 +131,9 @@ def test_multi_step_loss_weights_and_bad_input():
     assert step_loss_weights(4, 0.0) == pytest.approx([0.2] * 5)
     assert step_loss_weights(4, 1.0) == pytest.approx([0.05, 0.10, 0.2, 0.30, 0.35])
     assert sum(step_loss_weights(4, 0.4)) == pytest.approx(1.0)
+    assert step_loss_weights(2, 1.0) == pytest.approx([1 / 6, 2 / 6, 3 / 6])
     with pytest.raises(ValueError):
-        step_loss_weights(2, 0.5)
+        step_loss_weights(2, 0.5, final=(0.5, 0.5))
     net = _net()
     x, y = _data()
     loop = InnerLoop.for_module(net, ['*'], steps=4, lr=0.1)

@@ -8,7 +8,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from meta_tracker_ros.core.meta.maml import LR_MODES
 import yaml
+
+# Tracker families training/ makes weights for: MLT (stages 1 and 2) and the MAML detectors
+# (training/detector.py, one stage).
+FAMILIES = ('mlt', 'retina_maml', 'fcos_maml')
 
 
 class TrainConfigError(ValueError):
@@ -46,6 +51,11 @@ class TrainConfig:
     validation: training.validation.ValidationConfig keys; when given, the stage tracks
     validation sequences (synth-dev, photo-dev) at its start and every few minutes and
     writes the weights that scored the highest AUC, not the last ones.
+    family: 'mlt' or a MAML detector ('retina_maml', 'fcos_maml'; training/detector.py),
+    which use: method ('maml' or Table 1's 'baseline' detector), inner_steps, inner_lr (the
+    kernel-wise rates' start; the baseline's fixed rate), lr_mode (core.meta.maml.LR_MODES:
+    'kernel' is KLLR), first_order_fraction (of the run, by iterations or time), zoom (the
+    support set's zoom in/out); model: core.models.maml_detector.DetectorArgs keys.
     """
 
     stage: int
@@ -78,8 +88,19 @@ class TrainConfig:
     start: str = 'pretrained'
     l2_sp: float = 0.0
     validation: dict[str, Any] = field(default_factory=dict)
+    family: str = 'mlt'
+    method: str = 'maml'
+    inner_steps: int = 4
+    inner_lr: float = 1e-3
+    lr_mode: str = 'kernel'
+    first_order_fraction: float = 0.75
+    zoom: float = 1.08
 
     def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise TrainConfigError(f'family must be one of {FAMILIES}, got {self.family!r}')
+        if self.family != 'mlt':
+            self._check_detector()
         if self.stage not in (1, 2):
             raise TrainConfigError(f'stage must be 1 or 2, got {self.stage!r}')
         if self.stage == 2 and not self.init_from:
@@ -119,6 +140,20 @@ class TrainConfig:
             raise TrainConfigError(f'validation: {exc}') from exc
         if self.lr <= 0:
             raise TrainConfigError(f'lr must be positive, got {self.lr}')
+
+    def _check_detector(self) -> None:
+        if self.stage != 1:
+            raise TrainConfigError(f'{self.family} trains in one stage (stage: 1)')
+        if self.method not in ('maml', 'baseline'):
+            raise TrainConfigError(f"method must be 'maml' or 'baseline', got {self.method!r}")
+        if self.lr_mode not in LR_MODES:
+            raise TrainConfigError(f'lr_mode must be one of {LR_MODES}, got {self.lr_mode!r}')
+        if self.inner_steps < 1 or self.inner_lr <= 0 or self.zoom < 1.0 \
+                or not 0.0 <= self.first_order_fraction <= 1.0:
+            raise TrainConfigError('need inner_steps >= 1, inner_lr > 0, zoom >= 1 and '
+                                   'first_order_fraction in [0, 1]')
+        if self.start != 'pretrained' or self.bank_slots:
+            raise TrainConfigError('start: reference and the feature bank are MLT options')
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -114,24 +114,33 @@ class CropMaker:
         The region has SiamFC's size (exemplar context side * 255 / 127), jittered in scale,
         and is shifted so the target lands up to aug.translate pixels from the centre.
         """
+        crop, off, _ = self.search_box(image, box, aug, rng, photometric, flip)
+        return crop, off
+
+    def search_box(self, image: np.ndarray, box: np.ndarray, aug: Augment,
+                   rng: np.random.Generator, photometric: bool,
+                   flip: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return search(...) and the target's (w, h) in the crop's pixels."""
         x, y, w, h = (float(v) for v in box)
         side = context_size(w, h, self.context) * self.search_size / self.exemplar_size
         side *= math.exp(rng.uniform(-aug.scale, aug.scale))
         off = rng.uniform(-aug.translate, aug.translate, size=2) if aug.translate > 0 \
             else np.zeros(2)
         px = side / self.search_size
+        wh = np.array([w, h]) / px
         crop = crop_square(image, x + w / 2 - off[0] * px, y + h / 2 - off[1] * px, side,
                            self.search_size, mean_color(image))
         if aug.aspect > 0:
             a = float(rng.uniform(-aug.aspect, aug.aspect))
             crop = _stretch(crop, a)
-            off = off * np.array([math.exp(a / 2.0), math.exp(-a / 2.0)])
+            stretch = np.array([math.exp(a / 2.0), math.exp(-a / 2.0)])
+            off, wh = off * stretch, wh * stretch
         if photometric:
             crop = _photometric(crop, aug, rng)
         if flip:
             crop = crop[:, ::-1]
             off = np.array([-off[0], off[1]])
-        return _chw(crop), off.astype(np.float32)
+        return _chw(crop), off.astype(np.float32), wh.astype(np.float32)
 
 
 def _stretch(crop: np.ndarray, log_aspect: float) -> np.ndarray:

@@ -1,12 +1,14 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Train MLT: ``python -m training.train --config training/configs/X.yaml [--config Y.yaml]``.
+Train a tracker's network: ``python -m training.train --config X.yaml [--config Y.yaml]``.
 
-Several --config files run one after the other (stage 1 then stage 2). Each stage checkpoints
-into its run_dir every few minutes and resumes from there when started again; it logs scalars
-for TensorBoard (run_dir/tb) and as JSON lines (run_dir/log.jsonl), and writes a
-self-describing weights file (core.weights) at the end. Under
+Several --config files run one after the other (stage 1 then stage 2). The config's family
+chooses the model: MLT's matching network and meta-learner here, Retina-MAML's or FCOS-MAML's
+detector through training/detector.py; the loop, checkpoints, logs and validation are
+shared. Each stage checkpoints into its run_dir every few minutes and resumes from there when
+started again; it logs scalars for TensorBoard (run_dir/tb) and as JSON lines
+(run_dir/log.jsonl), and writes a self-describing weights file (core.weights) at the end. Under
 ``torchrun --nproc_per_node N`` it trains with DistributedDataParallel (gloo on CPU).
 """
 
@@ -32,6 +34,8 @@ from tqdm import tqdm
 from training.bank import FeatureBank
 from training.config import TrainConfig
 from training.datasets import build_videos
+from training.detector import (build_detector, DetectionEpisodeSampler, detector_train_mode,
+                               DetectorObjective)
 from training.objectives import (episode_features, matching_objective, meta_objective,
                                  support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
@@ -176,19 +180,30 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    net, parent = build_model(cfg)
-    args = net.args
+    detector = cfg.family != 'mlt'
+    net, parent = build_detector(cfg) if detector else build_model(cfg)
+    model_args = net.model_args() if detector else net.args.to_dict()
     videos = build_videos(cfg.data, rank=d.rank, world=d.world, verbose=d.main)
-    crops = CropMaker(args.exemplar_size, args.search_size, args.context)
     aug = Augment(**cfg.augment)
     rng = np.random.default_rng([cfg.seed, d.rank])
     bank = None
-    if cfg.stage == 1:
+    if detector:
+        det_args = net.detector.args
+        episodes = DetectionEpisodeSampler(videos, det_args.input_size, aug, cfg.zoom,
+                                           max_gap=cfg.max_gap)
+
+        def sample_batch() -> dict[str, torch.Tensor]:
+            return collate([episodes.sample(rng) for _ in range(cfg.batch_size)])
+    elif cfg.stage == 1:
+        args = net.args
+        crops = CropMaker(args.exemplar_size, args.search_size, args.context)
         pairs = PairSampler(videos, crops, aug, cfg.max_gap)
 
         def sample_batch() -> dict[str, torch.Tensor]:
             return collate([pairs.sample(rng) for _ in range(cfg.batch_size)])
     else:
+        args = net.args
+        crops = CropMaker(args.exemplar_size, args.search_size, args.context)
         # The matching network is fixed in stage 2: its backbone runs as an inference graph.
         features = inference_graph(net.matching.backbone, args.search_size)
         episodes = EpisodeSampler(videos, crops, aug,
@@ -208,7 +223,7 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
                 batch = support_first(net.matching, batch, cfg.support, cfg.exemplar_background)
             return batch
 
-    params = set_train_mode(net, cfg)
+    params = detector_train_mode(net) if detector else set_train_mode(net, cfg)
     # L2-SP's theta_0: the trained parameters as the stage starts (before any resume).
     anchors = [p.detach().clone() for p in params] if cfg.l2_sp > 0 else []
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -255,7 +270,8 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
             net.eval()
             t0 = time.monotonic()
             state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            scores = validation_auc(state, args.to_dict(), val_cfg, val_seqs, stages_after)
+            scores = validation_auc(state, model_args, val_cfg, val_seqs, stages_after,
+                                    family=cfg.family)
             for m, training in was:
                 m.training = training
             first = next((h for h in val_history if 'selection' in h), scores)
@@ -273,8 +289,17 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
                   f'{best["step"]}; {time.monotonic() - t0:.0f} s)', flush=True)
         d.barrier()
 
-    if cfg.stage == 1:
-        module: torch.nn.Module = net.matching
+    if detector:
+        module: torch.nn.Module = DetectorObjective(net, cfg.method)
+        wrapped = DistributedDataParallel(module) if d.world > 1 else module
+
+        def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+            # The run's progress, by steps or by time, whichever is further (eq. 4's gamma
+            # annealing and the first-order phase follow it).
+            done = max(step / cfg.iterations, elapsed() / budget if budget < math.inf else 0.0)
+            return wrapped(batch, done, done < cfg.first_order_fraction)
+    elif cfg.stage == 1:
+        module = net.matching
         wrapped = DistributedDataParallel(module) if d.world > 1 else module
 
         def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -388,7 +413,7 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
         if parent:
             training_config = {**parent['training_config'], **training_config}
         state = best['state'] if best else net.state_dict()
-        save_weights(out, state, tracker=FAMILY, model_args=args.to_dict(),
+        save_weights(out, state, tracker=cfg.family, model_args=model_args,
                      training_config=training_config, info=info)
         chosen = f' (validation chose step {best["step"]}, AUC {best["auc"]:.3f})' if best else ''
         print(f'stage {cfg.stage}: {step} iterations in {minutes:.1f} min{chosen} -> {out}',

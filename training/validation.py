@@ -120,7 +120,7 @@ def selection_score(scores: dict[str, float], first: dict[str, float], select: s
 
 def validation_auc(state: dict[str, torch.Tensor], model_args: dict[str, Any],
                    cfg: ValidationConfig, sequences: list[Sequence],
-                   stages: list[int]) -> dict[str, float]:
+                   stages: list[int], family: str = 'mlt') -> dict[str, float]:
     """
     Track the validation sequences with a network state; mean AUC per suite and overall.
 
@@ -129,9 +129,10 @@ def validation_auc(state: dict[str, torch.Tensor], model_args: dict[str, Any],
     """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / 'validation.safetensors'
-        save_weights(path, state, tracker='mlt', model_args=model_args,
+        save_weights(path, state, tracker=family, model_args=model_args,
                      training_config={}, info={'trained_stages': stages})
-        options = {'quantize': False, **LOST_OFF, **cfg.options}
+        # float32 for MLT (its int8 backbone is calibrated per process).
+        options = {**({'quantize': False} if family == 'mlt' else {}), **LOST_OFF, **cfg.options}
         tracker = build_tracker(cfg.tracker, options, path)
         aucs: dict[str, list[float]] = {}
         for seq in sequences:

@@ -198,14 +198,14 @@ def step_loss_weights(steps: int, progress: float,
     """
     gamma_0..gamma_k of the multi-step loss (eq. 4): equal at progress 0, `final` at 1.
 
-    final defaults to the paper's (0.05, 0.10, 0.2, 0.30, 0.35) for a 4-step loop; other step
-    counts need their own. Linear in progress (the paper says only 'gradually anneal').
+    final defaults to the paper's (0.05, 0.10, 0.2, 0.30, 0.35) for a 4-step loop and to
+    weights rising in proportion to k + 1 for other step counts (ours: the paper gives only
+    the 4-step one). Linear in progress (the paper says only 'gradually anneal').
     """
     n = steps + 1
     if final is None:
-        if n != len(FINAL_STEP_WEIGHTS):
-            raise ValueError(f'no default final step weights for {steps} steps')
-        final = FINAL_STEP_WEIGHTS
+        final = FINAL_STEP_WEIGHTS if n == len(FINAL_STEP_WEIGHTS) else \
+            [(k + 1) / (n * (n + 1) / 2) for k in range(n)]
     if len(final) != n:
         raise ValueError(f'{len(final)} final step weights for {n} trajectory points')
     p = min(max(float(progress), 0.0), 1.0)

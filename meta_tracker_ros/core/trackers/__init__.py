@@ -2,5 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Importing this package registers every tracker."""
 
+from meta_tracker_ros.core.trackers import maml_detector  # noqa: F401
 from meta_tracker_ros.core.trackers import mlt  # noqa: F401
 from meta_tracker_ros.core.trackers import opencv_trackers  # noqa: F401

@@ -39,6 +39,7 @@ from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_squ
 from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
                                             peak_to_sidelobe)
 from meta_tracker_ros.core.ops.windows import cosine_window
+from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
 from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
 import numpy as np
@@ -300,14 +301,36 @@ class MAMLDetectorTracker:
         return Box.from_center(self._center[0], self._center[1], self._wh[0], self._wh[1])
 
 
-# Registered (core.registry) with their committed weights, once training/ has made them.
+@dataclass(frozen=True)
+class MAMLDetectorNoUpdateConfig(MAMLDetectorConfig):
+    """The *_noupdate variants (Table 3): domain adaptation on the first frame only."""
+
+    online_update: bool = param(False, 'online updating (false: the *_noupdate variants)')
+
+
+@register_tracker('retina_maml', config=MAMLDetectorConfig, needs_weights=True,
+                  default_weights='retina_maml.safetensors')
 class RetinaMAMLTracker(MAMLDetectorTracker):
     """Retina-MAML: one 64x64 anchor per position, focal loss (section 4.1)."""
 
     family = 'retina_maml'
 
 
+@register_tracker('retina_maml_noupdate', config=MAMLDetectorNoUpdateConfig,
+                  needs_weights=True, default_weights='retina_maml.safetensors')
+class RetinaMAMLNoUpdateTracker(RetinaMAMLTracker):
+    """Retina-MAML without online updates (Table 3)."""
+
+
+@register_tracker('fcos_maml', config=MAMLDetectorConfig, needs_weights=True,
+                  default_weights='fcos_maml.safetensors')
 class FCOSMAMLTracker(MAMLDetectorTracker):
     """FCOS-MAML: centre-ness as the score, distances to the sides (section 4.1)."""
 
     family = 'fcos_maml'
+
+
+@register_tracker('fcos_maml_noupdate', config=MAMLDetectorNoUpdateConfig,
+                  needs_weights=True, default_weights='fcos_maml.safetensors')
+class FCOSMAMLNoUpdateTracker(FCOSMAMLTracker):
+    """FCOS-MAML without online updates (Table 3)."""
