@@ -101,6 +101,16 @@ def test_maml_objective_is_first_order_early_and_trains_the_rates():
     assert not torch.allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=0.0)
 
 
+def test_set_overrides_config_keys(tmp_path):
+    path = _config(tmp_path, 'o')
+    cfg = TrainConfig.load(path, ['method=baseline', 'lr_mode=fixed', 'inner_lr=0.01'])
+    assert (cfg.method, cfg.lr_mode, cfg.inner_lr) == ('baseline', 'fixed', 0.01)
+    with pytest.raises(TrainConfigError, match='key=value'):
+        TrainConfig.load(path, ['method'])
+    with pytest.raises(TrainConfigError, match='unknown'):
+        TrainConfig.load(path, ['methd=baseline'])
+
+
 def test_bad_detector_configs_are_refused(tmp_path):
     base = {'stage': 1, 'family': 'fcos_maml', 'run_dir': 'x', 'output': 'y', 'data': SYNTH}
     for bad, match in (({'family': 'yolo'}, 'family'), ({'method': 'reptile'}, 'method'),

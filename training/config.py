@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from meta_tracker_ros.core.meta.maml import LR_MODES
 import yaml
@@ -168,13 +168,19 @@ class TrainConfig:
         return cls(**values)
 
     @classmethod
-    def load(cls, path: str | Path) -> TrainConfig:
+    def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+        """Read a YAML config; overrides 'key=value' (value in YAML) replace its keys."""
         path = Path(path)
         if not path.is_file():
             raise TrainConfigError(f'training config not found: {path}')
         values = yaml.safe_load(path.read_text())
         if not isinstance(values, dict):
             raise TrainConfigError(f'{path}: expected a mapping at the top level')
+        for item in overrides:
+            key, sep, value = item.partition('=')
+            if not sep or not key:
+                raise TrainConfigError(f'--set needs key=value, got {item!r}')
+            values[key.strip()] = yaml.safe_load(value)
         try:
             return cls.from_dict(values)
         except TypeError as exc:

@@ -426,8 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', action='append', required=True,
                         help='training config YAML (repeat to run stages in order)')
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='replace a config key in every --config (YAML value), e.g. '
+                             '--set method=baseline --set output=weights/x.safetensors')
     ns = parser.parse_args(argv)
-    configs = [TrainConfig.load(p) for p in ns.config]
+    configs = [TrainConfig.load(p, ns.set) for p in ns.config]
     d = Dist()
     try:
         for cfg in configs:
