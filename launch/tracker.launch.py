@@ -19,7 +19,7 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument('tracker', default_value='mlt',
                               description='tracker registry name (mlt, mlt_mt, mlt_mt_ft, '
-                                          'opencv_csrt, opencv_kcf, ...)'),
+                                          'fcos_maml, retina_maml, opencv_csrt, ...)'),
         DeclareLaunchArgument('weights', default_value='',
                               description="weights file; empty = the tracker's default file"),
         DeclareLaunchArgument('params_file',

@@ -1,0 +1,118 @@
+# Copyright 2026 The meta_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Speed of Retina-MAML and FCOS-MAML on one CPU: first-frame adaptation and per-frame time.
+
+Runs each (tracker, threads) over the first frames of a synth-test sequence at 640x480
+(rendered into memory before timing), with and without online updates, and prints the domain
+adaptation time of the first frame (init_ms: the support set's crops, features and 5 inner
+steps), the per-frame median / mean / p90 / max milliseconds, the fps of the median and the
+mean time of the frames that ran an update. JSON report with versions, configs and weights.
+
+    .venv/bin/python benchmarks/bench_maml_speed.py [--frames 300] [--threads 1 2] \
+        [--weights fcos_maml=FILE retina_maml=FILE] \
+        [--out benchmarks/results/bench_maml_speed.json]
+
+Without a weights file for a family (before its training), a randomly initialised detector
+of the committed configuration's shapes is timed: the same operations run, but the lost state
+is off (lost_threshold 0) so that an untrained score map does not change what is computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+import platform
+import sys
+import tempfile
+
+import cv2
+from meta_tracker_ros import __version__
+from meta_tracker_ros.core.models.maml_detector import DetectorArgs, InnerArgs, MAMLDetectorNet
+from meta_tracker_ros.core.types import Box
+from meta_tracker_ros.core.weights import save_weights, sha256_file
+from meta_tracker_ros.data.suites import get_suite
+import numpy as np
+import torch
+import torchvision
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_mlt_speed import _cpu_model, _git_commit, time_tracker  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = ('fcos_maml', 'retina_maml')
+
+
+def random_weights(folder: Path, family: str) -> Path:
+    """Write a randomly initialised detector of the training config's shapes (timing only)."""
+    torch.manual_seed(0)
+    net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=64, head_convs=1),
+                          InnerArgs())
+    return save_weights(folder / f'{family}_random.safetensors', net.state_dict(),
+                        tracker=family, model_args=net.model_args(),
+                        info={'note': 'random, for timing only'})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    p.add_argument('--weights', nargs='*', default=[], metavar='FAMILY=PATH',
+                   help='weights per family (default: weights/<family>.safetensors if '
+                        'committed, else a random detector of the same shapes)')
+    p.add_argument('--families', nargs='+', choices=FAMILIES, default=list(FAMILIES))
+    p.add_argument('--frames', type=int, default=300)
+    p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    p.add_argument('--sequence', type=int, default=0, help='synth-test entry')
+    p.add_argument('--out', type=Path, default=ROOT / 'benchmarks' / 'results'
+                   / 'bench_maml_speed.json')
+    ns = p.parse_args(argv)
+    given = dict(item.split('=', 1) for item in ns.weights)
+
+    entry = get_suite('synth-test').entry(ns.sequence)
+    seq = entry.sequence()
+    n = min(ns.frames + 1, entry.num_frames)
+    labels = [seq.frame(i) for i in range(n)]
+    first = next(i for i, f in enumerate(labels) if np.isfinite(f.box).all())
+    frames = [f.image for f in labels[first:]]
+    box = Box(*labels[first].box)
+    print(f'{entry.name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, '
+          f'load average {os.getloadavg()}', flush=True)
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for family in ns.families:
+            committed = ROOT / 'weights' / f'{family}.safetensors'
+            weights = Path(given[family]) if family in given else \
+                committed if committed.is_file() else random_weights(Path(tmp), family)
+            random = weights.parent == Path(tmp)
+            config = {'lost_threshold': 0.0} if random else {}
+            for threads in ns.threads:
+                for name in (family, f'{family}_noupdate'):
+                    r = time_tracker(name, weights, frames, box, threads, config)
+                    r.update(weights=str(weights) if not random else 'random',
+                             weights_sha256=sha256_file(weights))
+                    runs.append(r)
+                    print(f'{name:20s} threads={threads} adaptation {r["init_ms"]:7.1f} ms  '
+                          f'median {r["median_ms"]:6.1f} ms ({r["fps_median"]:5.1f} fps)  '
+                          f'mean {r["mean_ms"]:6.1f}  p90 {r["p90_ms"]:6.1f}  '
+                          f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}',
+                          flush=True)
+    report = {
+        'benchmark': 'bench_maml_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
+        'resolution': [frames[0].shape[1], frames[0].shape[0]],
+        'cpu': _cpu_model(), 'cpu_count': os.cpu_count(), 'load_average': os.getloadavg(),
+        'versions': {'meta_tracker_ros': __version__, 'torch': torch.__version__,
+                     'torchvision': torchvision.__version__, 'numpy': np.__version__,
+                     'opencv': cv2.__version__, 'python': platform.python_version()},
+        'git_commit': _git_commit(), 'argv': sys.argv[1:] if argv is None else argv,
+        'runs': runs,
+    }
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    ns.out.write_text(json.dumps(report, indent=2) + '\n')
+    print(f'report: {ns.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
