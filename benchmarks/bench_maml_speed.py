@@ -39,7 +39,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mlt_speed import _cpu_model, _git_commit, time_tracker  # noqa: E402
+from bench_mlt_speed import _cpu_model, _git_commit, time_tracker  # noqa: E402, I100
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ('fcos_maml', 'retina_maml')
