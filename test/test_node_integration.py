@@ -227,3 +227,54 @@ def test_switch_tracker_at_runtime(node_and_client):
     _play(client, scene, 10)
     assert client.wait_until(lambda: len(client.detections) >= 10), node.text()
     assert _iou_at(client, scene, 9) > 0.6
+
+
+@pytest.mark.parametrize('family', ['fcos_maml', 'retina_maml'])
+def test_maml_detector_in_the_node(node_and_client, tmp_path, family):
+    # A small detector the test makes (the committed weights are trained separately): the
+    # node runs it over Fast DDS (init, track, lost, re-init) and refuses bad input while
+    # keeping its track.
+    from meta_tracker_ros.core.models.maml_detector import (DetectorArgs, InnerArgs,
+                                                            MAMLDetectorNet)
+    torch.manual_seed(0)
+    net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=8, input_size=135),
+                          InnerArgs(lr=1e-2))
+    weights = save_weights(tmp_path / f'{family}.safetensors', net.state_dict(),
+                           tracker=family, model_args=net.model_args())
+    other_family = 'retina_maml' if family == 'fcos_maml' else 'fcos_maml'
+    other = save_weights(tmp_path / 'other.safetensors', net.state_dict(), tracker=other_family,
+                         model_args=net.model_args())
+    node, client = node_and_client('-p', f'weights:={weights}',
+                                   '-p', f'{family}.lost_threshold:=0.0',
+                                   '-p', f'{family}.min_score:=0.0', tracker=family)
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 6)
+    assert client.wait_until(lambda: len(client.detections) >= 6), node.text()
+    assert all(client.by_stamp()[stamp_of(i)].detections for i in range(1, 6))
+
+    client.publish_init(Box(5000, 5000, 30, 30), 5)
+    assert node.wait_for_log('outside the'), node.text()
+    ok, reason = client.set_param('weights', str(other))
+    assert not ok and f"made for tracker '{other_family}'" in reason, reason
+    _play(client, scene, 3, start=6)
+    assert client.wait_until(lambda: stamp_of(8) in client.by_stamp()), node.text()
+    assert client.by_stamp()[stamp_of(8)].detections, 'a refused init must keep the track'
+
+    # Lost: every peak below the floor; the node publishes empty detections.
+    ok, reason = client.set_param(f'{family}.lost_threshold', 1.0)
+    assert ok, reason
+    client.publish_init(scene.box(9), 9)
+    client.spin(0.3)
+    _play(client, scene, 4, start=9)
+    assert client.wait_until(lambda: stamp_of(12) in client.by_stamp()), node.text()
+    assert not client.by_stamp()[stamp_of(12)].detections
+    assert node.wait_for_log('target lost'), node.text()
+    ok, reason = client.set_param(f'{family}.lost_threshold', 0.0)
+    assert ok, reason
+    client.publish_init(scene.box(13), 13)
+    client.spin(0.3)
+    _play(client, scene, 3, start=13)
+    assert client.wait_until(lambda: stamp_of(15) in client.by_stamp()), node.text()
+    assert client.by_stamp()[stamp_of(15)].detections
+    assert node.alive()

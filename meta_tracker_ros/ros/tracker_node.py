@@ -460,9 +460,15 @@ class TrackerNode(Node):
             elif result.score < self._params.lost_score_threshold:
                 result = TrackResult(result.box, result.score, result.mask, TrackState.LOST)
         with self._lock:
+            before = self._state
             if self._state != TrackState.IDLE and result is not None:
                 self._state, self._last = result.state, result
             state, track_id = self._state, self._track_id
+        if before != state and TrackState.IDLE not in (before, state):
+            # The transitions a user watching the log wants to see (each one, not per frame).
+            what = 'lost' if state == TrackState.LOST else 'found again'
+            self.get_logger().info(f'track {track_id}: target {what} at stamp '
+                                   f'{frame.stamp_ns / 1e9:.3f} s (score {result.score:.3f})')
             self._stats['processed'] += 1
             self._stats['update_ms'] = update_ms
             self._fps_times.append(time.monotonic())
