@@ -5,7 +5,7 @@
 import math
 
 from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
-                                            peak_to_sidelobe, WARMUP)
+                                            peak_to_sidelobe, Redetection, WARMUP)
 import numpy as np
 import pytest
 from training.calibrate_lost import choose, main as calibrate_main, rates, replay
@@ -67,6 +67,14 @@ def test_lost_search_size_waits_then_widens_in_whole_strides():
     assert sizes[:2] == [255, 255]
     assert all((s - 255) % 8 == 0 for s in sizes)
     assert sizes == sorted(sizes) and sizes[-1] <= 511 and sizes[2] > 255
+
+
+def test_redetection_keeps_the_tracking_search_for_the_patience_then_widens():
+    search = Redetection(patience=2, step=32, largest=351, window=0.4, lost_window=0.1)
+    plans = [search.search(k, 263, 8) for k in range(5)]
+    assert plans[:3] == [(263, 0.4)] * 3
+    assert plans[3] == (295, 0.1) and plans[4] == (327, 0.1)
+    assert search.search(50, 263, 8) == (351, 0.1)  # the largest: 263 + 11 strides
 
 
 def _stream(scores, psr, hidden, tracked):

@@ -142,3 +142,27 @@ def lost_search_size(base: int, lost_frames: int, patience: int, step: int, larg
     grow = 0 if lost_frames <= patience else step * (lost_frames - patience)
     size = min(base + grow, max(largest, base))
     return size - (size - base) % stride
+
+
+@dataclass(frozen=True)
+class Redetection:
+    """
+    The re-detection search every tracker runs while lost (its config's lost_* values).
+
+    For the first `patience` lost frames the region and the cosine window stay the tracking
+    ones (a short dip is searched where the target was); then the region widens by `step`
+    pixels per frame up to `largest` and the window weight drops to `lost_window`, so a target
+    that moved while hidden can be found farther away.
+    """
+
+    patience: int
+    step: int
+    largest: int
+    window: float
+    lost_window: float
+
+    def search(self, lost_frames: int, base: int, stride: int) -> tuple[int, float]:
+        """Return (search image side, cosine window weight) after lost_frames lost frames."""
+        size = lost_search_size(base, lost_frames, self.patience, self.step, self.largest,
+                                stride)
+        return size, self.window if lost_frames <= self.patience else self.lost_window

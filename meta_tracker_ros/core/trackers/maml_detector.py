@@ -36,8 +36,8 @@ from meta_tracker_ros.core.meta.maml import functional
 from meta_tracker_ros.core.models.maml_detector import MAMLDetectorNet
 from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
                                              crop_to_tensor_layout, mean_color)
-from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
-                                            peak_to_sidelobe)
+from meta_tracker_ros.core.ops.lost import (LostCriterion, LostState, peak_to_sidelobe,
+                                            Redetection)
 from meta_tracker_ros.core.ops.windows import cosine_window
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
@@ -122,6 +122,9 @@ class MAMLDetectorTracker:
         self.det = self.net.detector
         self._size = self.det.args.input_size
         self._names = self.net.adapted_names(config.adapt)
+        self._redetect = Redetection(config.lost_patience, config.lost_search_step,
+                                     config.lost_search_max, config.window_influence,
+                                     config.lost_window_influence)
         self._windows: dict[int, np.ndarray] = {}
         self._reset_state()
 
@@ -155,11 +158,8 @@ class MAMLDetectorTracker:
         check_image(image)
         cfg = self.config
         self._t += 1
-        lost = self._state == TrackState.LOST
-        frames = self._lost.lost_frames if lost else 0
-        size = lost_search_size(self._size, frames, cfg.lost_patience, cfg.lost_search_step,
-                                cfg.lost_search_max, self.det.stride)
-        patient = frames <= cfg.lost_patience
+        frames = self._lost.lost_frames if self._state == TrackState.LOST else 0
+        size, influence = self._redetect.search(frames, self._size, self.det.stride)
         side = self._side(*self._wh) * size / self._size
         crop = crop_square(image, self._center[0], self._center[1], side, size,
                            mean_color(image))
@@ -171,7 +171,6 @@ class MAMLDetectorTracker:
             boxes = self.det.decode(reg)[0].cpu().numpy()
         self.last_psr = peak_to_sidelobe(scores)
         peak = float(scores.max())
-        influence = cfg.window_influence if patient else cfg.lost_window_influence
         best, penalised = self._choose(scores, boxes, side / size, influence)
         score = float(scores.flat[best])
         if self._lost.judge(score, self.last_psr):
