@@ -178,8 +178,8 @@ class MAMLDetectorTracker:
             return TrackResult(self._box(), score, None, self._state)
         self._state = TrackState.TRACKING
         if peak >= cfg.min_score:
-            label = self._move(boxes.reshape(4, -1)[:, best], side / size, size, penalised,
-                               image.shape)
+            label = self._move(boxes.reshape(4, -1)[:, best], side / size, size,
+                               float(penalised[best]), image.shape)
             if cfg.online_update:
                 self._remember(feats, label, score, size)
                 if self._t % cfg.update_interval == 0 or self._distracted(scores, best):
@@ -261,7 +261,7 @@ class MAMLDetectorTracker:
         windowed = penalised * (1.0 - influence) + self._windows[n] * influence
         return int(np.argmax(windowed)), penalised
 
-    def _move(self, box: np.ndarray, pixel: float, size: int, penalised: np.ndarray,
+    def _move(self, box: np.ndarray, pixel: float, size: int, penalised: float,
               shape: tuple[int, ...]) -> np.ndarray:
         """Take the chosen box (crop pixels); return the new box in the crop's pixels."""
         cfg = self.config
@@ -270,7 +270,8 @@ class MAMLDetectorTracker:
         cy = (box[1] + box[3]) / 2.0
         self._center = np.clip(self._center + (np.array([cx, cy]) - c) * pixel, 0.0,
                                [shape[1], shape[0]])
-        lr = float(penalised.max()) * cfg.size_lr
+        # SiamRPN: the size moves by the chosen box's penalised score times the rate.
+        lr = penalised * cfg.size_lr
         wh = np.array([box[2] - box[0], box[3] - box[1]]) * pixel
         wh = self._wh * (1.0 - lr) + np.maximum(wh, 1.0) * lr
         self._wh = np.clip(wh, self._base_wh * cfg.min_scale, self._base_wh * cfg.max_scale)
