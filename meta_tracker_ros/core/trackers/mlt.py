@@ -82,8 +82,8 @@ from meta_tracker_ros.core.models.mlt import (exemplar_weights, logistic_loss, M
                                               MLTNet, response_labels)
 from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
                                              crop_to_tensor_layout, mean_color)
-from meta_tracker_ros.core.ops.lost import (lost_search_size, LostCriterion, LostState,
-                                            peak_to_sidelobe)
+from meta_tracker_ros.core.ops.lost import (LostCriterion, LostState, peak_to_sidelobe,
+                                            Redetection)
 from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, peak_offset, upsample
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
@@ -196,6 +196,9 @@ class _MLTBase:
         elif config.optimize and self.device.type == 'cpu':
             self._features = inference_graph(m.backbone, self._search_size)
         self._windows: dict[int, np.ndarray] = {}
+        self._redetect = Redetection(config.lost_patience, config.lost_search_step,
+                                     config.lost_search_max, config.window_influence,
+                                     config.lost_window_influence)
         self._reset_state()
 
     def _build_net(self, weights: Path | None) -> MLTNet:
@@ -346,17 +349,15 @@ class _MLTBase:
         # A short dip (blur, partial occlusion) is searched where the target was, with the
         # tracking window; only a longer loss widens the region and relaxes the window, which
         # makes look-alikes farther away candidates.
-        patient = self._lost.lost_frames <= cfg.lost_patience
-        size = lost_search_size(self._search_size, self._lost.lost_frames, cfg.lost_patience,
-                                cfg.lost_search_step, cfg.lost_search_max, self._stride)
+        size, influence = self._redetect.search(self._lost.lost_frames, self._search_size,
+                                                self._stride)
         side = self._search_side() * size / self._search_size
         crop = crop_square(image, self._center[0], self._center[1], side, size, pad)
         adapted, base = self._responses([crop], cfg.score_from_base)
         logits = adapted[0]
         up = cfg.response_upsample
         prob = upsample(_sigmoid(logits), up)
-        scores = apply_window(prob, self._window(prob.shape[0]),
-                              cfg.window_influence if patient else cfg.lost_window_influence)
+        scores = apply_window(prob, self._window(prob.shape[0]), influence)
         dx, dy = peak_offset(scores)
         iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
         score = self._score(prob, base, 0, iy, ix)
