@@ -24,22 +24,18 @@ import argparse
 import json
 import os
 from pathlib import Path
-import platform
 import sys
 import tempfile
 
-import cv2
-from meta_tracker_ros import __version__
 from meta_tracker_ros.core.models.maml_detector import DetectorArgs, InnerArgs, MAMLDetectorNet
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import save_weights, sha256_file
 from meta_tracker_ros.data.suites import get_suite
 import numpy as np
 import torch
-import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mlt_speed import _cpu_model, _git_commit, time_tracker  # noqa: E402, I100
+from bench_mlt_speed import environment, time_tracker  # noqa: E402, I100
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ('fcos_maml', 'retina_maml')
@@ -100,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                           flush=True)
     report = {
         'benchmark': 'bench_maml_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
-        'resolution': [frames[0].shape[1], frames[0].shape[0]],
-        'cpu': _cpu_model(), 'cpu_count': os.cpu_count(), 'load_average': os.getloadavg(),
-        'versions': {'meta_tracker_ros': __version__, 'torch': torch.__version__,
-                     'torchvision': torchvision.__version__, 'numpy': np.__version__,
-                     'opencv': cv2.__version__, 'python': platform.python_version()},
-        'git_commit': _git_commit(), 'argv': sys.argv[1:] if argv is None else argv,
+        'resolution': [frames[0].shape[1], frames[0].shape[0]], **environment(argv),
         'runs': runs,
     }
     ns.out.parent.mkdir(parents=True, exist_ok=True)

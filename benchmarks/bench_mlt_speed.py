@@ -67,6 +67,17 @@ def _git_commit() -> str | None:
         return None
 
 
+def environment(argv: list[str] | None) -> dict[str, Any]:
+    """Return the machine, versions, commit and command line a benchmark report records."""
+    return {
+        'cpu': _cpu_model(), 'cpu_count': os.cpu_count(), 'load_average': os.getloadavg(),
+        'versions': {'meta_tracker_ros': __version__, 'torch': torch.__version__,
+                     'torchvision': torchvision.__version__, 'numpy': np.__version__,
+                     'opencv': cv2.__version__, 'python': platform.python_version()},
+        'git_commit': _git_commit(), 'argv': sys.argv[1:] if argv is None else argv,
+    }
+
+
 def alexnet_weights(folder: Path) -> Path:
     """Write a randomly initialised alexnet_mlt file (paper shapes), for timing only."""
     torch.manual_seed(0)
@@ -161,12 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                           flush=True)
     report = {
         'benchmark': 'bench_mlt_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
-        'resolution': [frames[0].shape[1], frames[0].shape[0]],
-        'cpu': _cpu_model(), 'cpu_count': os.cpu_count(), 'load_average': os.getloadavg(),
-        'versions': {'meta_tracker_ros': __version__, 'torch': torch.__version__,
-                     'torchvision': torchvision.__version__, 'numpy': np.__version__,
-                     'opencv': cv2.__version__, 'python': platform.python_version()},
-        'git_commit': _git_commit(), 'argv': sys.argv[1:] if argv is None else argv,
+        'resolution': [frames[0].shape[1], frames[0].shape[0]], **environment(argv),
         'runs': runs,
     }
     ns.out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 from training.config import TrainConfig
-from training.samplers import _photometric, _visible_frames, Augment, CropMaker
+from training.samplers import (_photometric, _visible_frames, Augment, CropMaker,
+                               sample_pair)
 
 EXEMPLAR = 127  # the context square's side in the tracker's geometry (search_factor)
 
@@ -50,11 +51,7 @@ class DetectionEpisodeSampler:
 
     def sample(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Support (3, 3, S, S) + boxes (3, 4), query (1, 3, S, S) + boxes (1, 4), x1y1x2y2."""
-        video = self.videos[int(rng.integers(len(self.videos)))]
-        idx = _visible_frames(video)
-        i = int(rng.choice(idx))
-        near = idx[(np.abs(idx - i) <= self.max_gap) & (idx != i)]
-        j = int(rng.choice(near)) if len(near) else i
+        video, i, j = sample_pair(self.videos, rng, self.max_gap)
         flip = bool(rng.random() < self.aug.flip)
         image, (x, y, w, h) = video.frame(i), (float(v) for v in video.boxes[i])
         side = context_size(w, h, self.context) * self.size / EXEMPLAR

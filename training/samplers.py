@@ -161,6 +161,16 @@ def _visible_frames(video: Video) -> np.ndarray:
     return np.flatnonzero(video.usable())
 
 
+def sample_pair(videos: Sequence[Video], rng: np.random.Generator,
+                max_gap: int) -> tuple[Video, int, int]:
+    """Draw a video and frames i != j with the target visible, at most max_gap apart."""
+    video = videos[int(rng.integers(len(videos)))]
+    idx = _visible_frames(video)
+    i = int(rng.choice(idx))
+    near = idx[(np.abs(idx - i) <= max_gap) & (idx != i)]
+    return video, i, int(rng.choice(near)) if len(near) else i
+
+
 class PairSampler:
     """Stage 1: an (x, z) pair from one object trajectory, at most max_gap frames apart."""
 
@@ -177,11 +187,7 @@ class PairSampler:
 
         'exemplar_wh' (2,) is the target's size in the exemplar (for the template weights).
         """
-        video = self.videos[int(rng.integers(len(self.videos)))]
-        idx = _visible_frames(video)
-        i = int(rng.choice(idx))
-        near = idx[(np.abs(idx - i) <= self.max_gap) & (idx != i)]
-        j = int(rng.choice(near)) if len(near) else i
+        video, i, j = sample_pair(self.videos, rng, self.max_gap)
         flip = bool(rng.random() < self.aug.flip)
         ex = self.crops.exemplar(video.frame(i), video.boxes[i])
         if flip:

@@ -118,3 +118,12 @@ class TrackerConfig:
 @dataclasses.dataclass(frozen=True)
 class EmptyConfig(TrackerConfig):
     """For trackers without hyperparameters."""
+
+
+def strict_args(cls: type, values: typing.Mapping[str, Any], what: str) -> Any:
+    """Build dataclass cls from values; unknown keys raise ValueError naming them (what)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f'unknown {what} argument(s) {unknown}; valid: {sorted(known)}')
+    return cls(**dict(values))

@@ -31,6 +31,7 @@ import copy
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from meta_tracker_ros.core.config import strict_args
 from meta_tracker_ros.core.meta.maml import InnerLoop, select_parameters
 from meta_tracker_ros.core.models.backbones import MobileNetV2Cut
 import torch
@@ -75,11 +76,7 @@ class DetectorArgs:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DetectorArgs:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f'unknown detector argument(s) {unknown}; valid: {sorted(known)}')
-        return cls(**dict(values))
+        return strict_args(cls, values, 'detector')
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -349,11 +346,7 @@ class InnerArgs:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> InnerArgs:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f'unknown inner-loop argument(s) {unknown}; valid: {sorted(known)}')
-        return cls(**dict(values))
+        return strict_args(cls, values, 'inner-loop')
 
 
 class MAMLDetectorNet(nn.Module):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from meta_tracker_ros.core.config import strict_args
 from meta_tracker_ros.core.models.backbones import BACKBONES, build_backbone
 import torch
 from torch import nn
@@ -62,11 +63,7 @@ class MLTModelArgs:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MLTModelArgs:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f'unknown MLT model argument(s) {unknown}; valid: {sorted(known)}')
-        return cls(**dict(values))
+        return strict_args(cls, values, 'MLT model')
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
