@@ -21,21 +21,16 @@ is off (lost_threshold 0) so that an untrained score map does not change what is
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
 import sys
 import tempfile
 
 from meta_tracker_ros.core.models.maml_detector import DetectorArgs, InnerArgs, MAMLDetectorNet
-from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import save_weights, sha256_file
-from meta_tracker_ros.data.suites import get_suite
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mlt_speed import environment, time_tracker  # noqa: E402, I100
+from bench_mlt_speed import load_frames, time_tracker, write_report  # noqa: E402, I100
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ('fcos_maml', 'retina_maml')
@@ -65,15 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = p.parse_args(argv)
     given = dict(item.split('=', 1) for item in ns.weights)
 
-    entry = get_suite('synth-test').entry(ns.sequence)
-    seq = entry.sequence()
-    n = min(ns.frames + 1, entry.num_frames)
-    labels = [seq.frame(i) for i in range(n)]
-    first = next(i for i, f in enumerate(labels) if np.isfinite(f.box).all())
-    frames = [f.image for f in labels[first:]]
-    box = Box(*labels[first].box)
-    print(f'{entry.name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, '
-          f'load average {os.getloadavg()}', flush=True)
+    sequence, frames, box = load_frames(ns.sequence, ns.frames)
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,14 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                           f'mean {r["mean_ms"]:6.1f}  p90 {r["p90_ms"]:6.1f}  '
                           f'max {r["max_ms"]:6.1f}  update frames {r["update_frame_ms"]}',
                           flush=True)
-    report = {
-        'benchmark': 'bench_maml_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
-        'resolution': [frames[0].shape[1], frames[0].shape[0]], **environment(argv),
-        'runs': runs,
-    }
-    ns.out.parent.mkdir(parents=True, exist_ok=True)
-    ns.out.write_text(json.dumps(report, indent=2) + '\n')
-    print(f'report: {ns.out}')
+    write_report(ns.out, 'bench_maml_speed', sequence, frames, runs, argv)
     return 0
 
 

@@ -78,6 +78,29 @@ def environment(argv: list[str] | None) -> dict[str, Any]:
     }
 
 
+def load_frames(sequence: int, count: int) -> tuple[str, list[np.ndarray], Box]:
+    """Render a synth-test entry's first count + 1 frames from its first labelled one."""
+    entry = get_suite('synth-test').entry(sequence)
+    seq = entry.sequence()
+    labels = [seq.frame(i) for i in range(min(count + 1, entry.num_frames))]
+    first = next(i for i, f in enumerate(labels) if np.isfinite(f.box).all())
+    frames = [f.image for f in labels[first:]]
+    print(f'{entry.name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, '
+          f'load average {os.getloadavg()}', flush=True)
+    return entry.name, frames, Box(*labels[first].box)
+
+
+def write_report(out: Path, benchmark: str, sequence: str, frames: list[np.ndarray],
+                 runs: list[dict[str, Any]], argv: list[str] | None) -> None:
+    """Write a benchmark's JSON report: its runs and the environment they ran in."""
+    report = {'benchmark': benchmark, 'sequence': sequence, 'frames': len(frames) - 1,
+              'resolution': [frames[0].shape[1], frames[0].shape[0]], **environment(argv),
+              'runs': runs}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + '\n')
+    print(f'report: {out}')
+
+
 def alexnet_weights(folder: Path) -> Path:
     """Write a randomly initialised alexnet_mlt file (paper shapes), for timing only."""
     torch.manual_seed(0)
@@ -139,16 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                    / 'bench_mlt_speed.json')
     ns = p.parse_args(argv)
 
-    entry = get_suite('synth-test').entry(ns.sequence)
-    seq = entry.sequence()
-    n = min(ns.frames + 1, entry.num_frames)
-    labels = [seq.frame(i) for i in range(n)]
-    frames = [f.image for f in labels]
-    first = next(i for i, f in enumerate(labels) if np.isfinite(f.box).all())
-    frames = frames[first:]
-    box = Box(*labels[first].box)
-    print(f'{entry.name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, '
-          f'load average {os.getloadavg()}', flush=True)
+    sequence, frames, box = load_frames(ns.sequence, ns.frames)
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,14 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                           f'lost {r["lost_frames"]} (median of the others '
                           f'{r["median_ms_tracking"]})',
                           flush=True)
-    report = {
-        'benchmark': 'bench_mlt_speed', 'sequence': entry.name, 'frames': len(frames) - 1,
-        'resolution': [frames[0].shape[1], frames[0].shape[0]], **environment(argv),
-        'runs': runs,
-    }
-    ns.out.parent.mkdir(parents=True, exist_ok=True)
-    ns.out.write_text(json.dumps(report, indent=2) + '\n')
-    print(f'report: {ns.out}')
+    write_report(ns.out, 'bench_mlt_speed', sequence, frames, runs, argv)
     return 0
 
 
