@@ -316,11 +316,16 @@ def fcos_targets(boxes: torch.Tensor, centres: torch.Tensor
 def fcos_loss(cls: torch.Tensor, reg: torch.Tensor, boxes: torch.Tensor,
               centres: torch.Tensor, args: DetectorArgs, distances
               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """L2 on the centre-ness over all positions + L1 (or IoU) on the distances inside."""
+    """L2 on the centre-ness (all positions, per positive) + L1 (or IoU) on the distances inside."""
     target, d, inside = fcos_targets(boxes, centres)
-    cls_loss = ((torch.sigmoid(cls) - target) ** 2).mean()
-    pred = distances(reg)
     n = inside.sum().clamp(min=1).float()
+    # Summed over every position and divided by the positions inside the box (FCOS's
+    # normalisation by the positives). The paper names the L2 loss, not its normalisation;
+    # a mean over all positions (tried first) leaves a small target's centre-ness with 1/16
+    # of the gradient: after 80 minutes the score map still peaked at its border, under the
+    # 0.1 floor, and validation AUC stayed at 0.13 while the regression was right.
+    cls_loss = ((torch.sigmoid(cls) - target) ** 2).sum() / n
+    pred = distances(reg)
     m = inside.unsqueeze(1).expand_as(pred)
     if args.fcos_reg_loss == 'l1':
         reg_loss = (pred[m] - d[m]).abs().sum() / (4 * n) / args.anchor
