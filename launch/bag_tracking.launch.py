@@ -29,6 +29,9 @@ def generate_launch_description():
                               description='parameters YAML (top key /**)'),
         DeclareLaunchArgument('image', default_value='/camera/image_raw',
                               description='image topic in the bag'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='configure and activate the lifecycle node at '
+                                          'startup (false: a lifecycle manager does it)'),
         DeclareLaunchArgument('device', default_value='cpu', description='cpu, cuda or auto'),
         Node(
             package='meta_tracker_ros',
@@ -39,6 +42,7 @@ def generate_launch_description():
                 'tracker': LaunchConfiguration('tracker'),
                 'weights': LaunchConfiguration('weights'),
                 'device': LaunchConfiguration('device'),
+                'autostart': LaunchConfiguration('autostart'),
                 'image_qos': 'reliable',
                 'process_every_frame': True,
             }],

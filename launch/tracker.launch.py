@@ -29,6 +29,9 @@ def generate_launch_description():
                               description='input image topic'),
         DeclareLaunchArgument('camera_info', default_value='/camera/camera_info',
                               description='camera info topic (for target/bearing)'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='configure and activate the lifecycle node at '
+                                          'startup (false: a lifecycle manager does it)'),
         DeclareLaunchArgument('device', default_value='cpu', description='cpu, cuda or auto'),
         DeclareLaunchArgument('image_qos', default_value='sensor_data',
                               description='sensor_data (live camera) or reliable (bags)'),
@@ -41,6 +44,7 @@ def generate_launch_description():
                 'tracker': LaunchConfiguration('tracker'),
                 'weights': LaunchConfiguration('weights'),
                 'device': LaunchConfiguration('device'),
+                'autostart': LaunchConfiguration('autostart'),
                 'image_qos': LaunchConfiguration('image_qos'),
             }],
             remappings=[('image', LaunchConfiguration('image')),

@@ -20,6 +20,8 @@ import cv2
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.ros import conversions as conv
 import numpy as np
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import SetParametersAtomically
 import rclpy
@@ -133,6 +135,8 @@ class Client:
         self.reset_cli = self.node.create_client(Trigger, f'{ns}/tracker_node/reset')
         self.atomic_cli = self.node.create_client(
             SetParametersAtomically, f'{ns}/tracker_node/set_parameters_atomically')
+        self.change_cli = self.node.create_client(ChangeState, f'{ns}/tracker_node/change_state')
+        self.state_cli = self.node.create_client(GetState, f'{ns}/tracker_node/get_state')
 
     def spin(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -201,6 +205,22 @@ class Client:
         assert self.wait_until(fut.done, 30)
         res = fut.result().result
         return res.successful, res.reason
+
+    def lifecycle_state(self) -> str:
+        """The node's lifecycle state label (get_state service)."""
+        assert self.state_cli.wait_for_service(timeout_sec=20)
+        fut = self.state_cli.call_async(GetState.Request())
+        assert self.wait_until(fut.done, 10)
+        return fut.result().current_state.label
+
+    def change_state(self, transition: str) -> bool:
+        """Request a transition by name (configure, activate, ...); True on success."""
+        assert self.change_cli.wait_for_service(timeout_sec=20)
+        req = ChangeState.Request()
+        req.transition.id = getattr(Transition, f'TRANSITION_{transition.upper()}')
+        fut = self.change_cli.call_async(req)
+        assert self.wait_until(fut.done, 60)
+        return fut.result().success
 
     def destroy(self) -> None:
         self.node.destroy_node()

@@ -13,6 +13,8 @@ from meta_tracker_ros.core.config import param, TrackerConfig
 class NodeParams(TrackerConfig):
     """Parameters of tracker_node (the tracker's own appear as `<tracker>.<name>`)."""
 
+    autostart: bool = param(True, 'configure and activate the lifecycle node at startup '
+                            '(false: wait for change_state, e.g. from a lifecycle manager)')
     tracker: str = param('mlt', 'tracker registry name (e.g. mlt, opencv_csrt)')
     weights: str = param('', "weights file (.safetensors); empty = the tracker's default file "
                          'shipped with the package; relative paths are looked up in the '
@@ -40,6 +42,6 @@ class NodeParams(TrackerConfig):
 
 
 # Parameters that shape subscriptions: fixed after startup.
-READ_ONLY = frozenset({'image_qos', 'init_buffer_size'})
+READ_ONLY = frozenset({'autostart', 'image_qos', 'init_buffer_size'})
 # Parameters whose change rebuilds the tracker.
 REBUILD = frozenset({'tracker', 'weights', 'device', 'num_threads'})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
+import gc
 import math
 import threading
 import time
@@ -22,6 +23,7 @@ import uuid
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Vector3Stamped
+from lifecycle_msgs.msg import State
 from meta_tracker_ros import __version__
 from meta_tracker_ros.core.config import ConfigError, TrackerConfig
 from meta_tracker_ros.core.registry import available_trackers, build_tracker, get_entry
@@ -35,7 +37,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
                                 SetParametersResult)
 import rclpy
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -87,8 +89,18 @@ def _descriptor(info: Any, read_only: bool = False) -> ParameterDescriptor:
     return d
 
 
-class TrackerNode(Node):
-    """The single-object tracking node (see README for topics, parameters and services)."""
+class TrackerNode(LifecycleNode):
+    """
+    The single-object tracking node (see README for topics, parameters and services).
+
+    A managed (lifecycle) node. configure: parameters validated, the tracker built and its
+    weights loaded, publishers, the reset service and the worker made; activate: the
+    subscriptions open and the publishers publish; deactivate: the subscriptions close, the
+    tracker and its track are kept (activate again and tracking goes on); cleanup: the tracker
+    and everything configure made are freed; shutdown: the same from any state. With
+    `autostart` (the default) the node configures and activates itself at startup, so
+    `ros2 run` and the launch files work without a lifecycle manager.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('tracker_node', **kwargs)
@@ -97,8 +109,23 @@ class TrackerNode(Node):
         self._tracker: Tracker | None = None
         self._tracker_name = ''
         self._tracker_cfg: TrackerConfig | None = None
-        self._build_initial_tracker()
+        self._configuring = False
+        self._active = False
+        self._entities: dict[str, Any] = {}
+        self._worker: threading.Thread | None = None
+        self._retry_timer = None
+        self._reset_state()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.get_logger().info(
+            f'meta_tracker_ros {__version__}: lifecycle node '
+            f'{self.get_fully_qualified_name()} ' +
+            ('starting (autostart)' if self._params.autostart else
+             'unconfigured; waiting for change_state (autostart is false)'))
+        if self._params.autostart:
+            self._autostart()
 
+    def _reset_state(self) -> None:
+        """Fresh buffers, counters and track (init and cleanup)."""
         p = self._params
         self._frames: collections.deque[Frame] = collections.deque(maxlen=p.init_buffer_size)
         # process_every_frame: frames waiting for the tracker, in order (bounded: a tracker
@@ -119,37 +146,133 @@ class TrackerNode(Node):
         self._last_logged: dict[str, float] = {}
         self._stop = False
 
+    def _autostart(self) -> None:
+        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            self.get_logger().error(
+                'autostart: configure failed; fix the parameters tracker/weights (the node '
+                'configures and activates itself once they build) or call change_state')
+            return
+        self.trigger_activate()
+
+    # ---------------------------------------------------------------- lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self._configuring = True
+            try:
+                built = self._build_initial_tracker()
+            finally:
+                self._configuring = False
+            if not built:
+                return TransitionCallbackReturn.FAILURE
+            with self._lock:
+                self._reset_state()
+            e = self._entities
+            e['det'] = self.create_lifecycle_publisher(Detection2DArray, 'detections', 10)
+            e['mask'] = self.create_lifecycle_publisher(Image, 'mask', 10)
+            e['debug'] = self.create_lifecycle_publisher(Image, 'debug_image', 10)
+            e['bearing'] = self.create_lifecycle_publisher(Vector3Stamped, 'target/bearing', 10)
+            e['diag'] = self.create_lifecycle_publisher(DiagnosticArray, '/diagnostics', 10)
+            # Per-frame timing in ms, for profiling: x = tracker update, y = wait from the
+            # image's receipt until the worker took it (a busy tracker makes this grow), z =
+            # receipt to publication of the detections.
+            e['timing'] = self.create_lifecycle_publisher(Vector3Stamped, '~/timing', 10)
+            e['reset'] = self.create_service(Trigger, '~/reset', self._on_reset)
+            e['diag_timer'] = self.create_timer(1.0, self._publish_diagnostics)
+            self._worker = threading.Thread(target=self._work, name='tracker_worker',
+                                            daemon=True)
+            self._worker.start()
+        except Exception as exc:  # noqa: B902 - report any failure as the transition's
+            self.get_logger().error(f'configure failed: {exc}')
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f'configured: tracker {self._tracker_name} on '
+                               f'{self._params.device}')
+        return super().on_configure(state)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        p = self._params
         if p.image_qos == 'reliable':
             image_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                                    history=HistoryPolicy.KEEP_ALL)
         else:
             image_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
                                    history=HistoryPolicy.KEEP_LAST)
+        e = self._entities
         # Raw: the serialized image is parsed in place (conv.image_from_cdr), which saves the
         # two copies of rclpy's deserialisation (0.4 ms of a 640x480 rgb8 frame).
-        self.create_subscription(Image, 'image', self._on_image_raw, image_qos, raw=True)
-        self.create_subscription(Detection2D, 'target/init', self._on_init, 10)
-        self.create_subscription(CameraInfo, 'camera_info', self._on_camera_info, image_qos)
-        self._pub_det = self.create_publisher(Detection2DArray, 'detections', 10)
-        self._pub_mask = self.create_publisher(Image, 'mask', 10)
-        self._pub_debug = self.create_publisher(Image, 'debug_image', 10)
-        self._pub_bearing = self.create_publisher(Vector3Stamped, 'target/bearing', 10)
-        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        # Per-frame timing in ms, for profiling: x = tracker update, y = wait from the image's
-        # receipt until the worker took it (a busy tracker makes this grow), z = receipt to
-        # publication of the detections.
-        self._pub_timing = self.create_publisher(Vector3Stamped, '~/timing', 10)
-        self.create_service(Trigger, '~/reset', self._on_reset)
-        self.create_timer(1.0, self._publish_diagnostics)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-
-        self._worker = threading.Thread(target=self._work, name='tracker_worker', daemon=True)
-        self._worker.start()
+        e['image_sub'] = self.create_subscription(Image, 'image', self._on_image_raw,
+                                                  image_qos, raw=True)
+        e['init_sub'] = self.create_subscription(Detection2D, 'target/init', self._on_init, 10)
+        e['info_sub'] = self.create_subscription(CameraInfo, 'camera_info',
+                                                 self._on_camera_info, image_qos)
+        ret = super().on_activate(state)
+        self._active = True
         self.get_logger().info(
-            f'meta_tracker_ros {__version__}: tracker {self._tracker_name or "(none)"} on '
-            f'{p.device}, image QoS {p.image_qos}; waiting for images on '
-            f'{self.resolve_topic_name("image")} and a box on '
-            f'{self.resolve_topic_name("target/init")}')
+            f'active: tracker {self._tracker_name or "(none)"} on {p.device}, image QoS '
+            f'{p.image_qos}; waiting for images on {self.resolve_topic_name("image")} and a '
+            f'box on {self.resolve_topic_name("target/init")}')
+        return ret
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = False
+        for key in ('image_sub', 'init_sub', 'info_sub'):
+            sub = self._entities.pop(key, None)
+            if sub is not None:
+                self.destroy_subscription(sub)
+        with self._lock:
+            what = self._state.value
+        self.get_logger().info(f'inactive: subscriptions closed, the track is kept ({what}); '
+                               'activate to go on')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info('cleaned up: tracker freed; configure to build it again')
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info('shut down')
+        return super().on_shutdown(state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.get_logger().error(f'error in a transition from {state.label}: resources freed')
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        """Stop the worker, free the tracker and destroy what configure and activate made."""
+        self._active = False
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+            self._worker = None
+        for key, entity in list(self._entities.items()):
+            if key.endswith('_sub'):
+                self.destroy_subscription(entity)
+            elif key == 'reset':
+                self.destroy_service(entity)
+            elif key.endswith('_timer'):
+                self.destroy_timer(entity)
+            else:
+                self.destroy_lifecycle_publisher(entity)
+        self._entities.clear()
+        with self._lock:
+            self._tracker, self._tracker_name, self._tracker_cfg = None, '', None
+            self._reset_state()
+        gc.collect()
+        import torch
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _lifecycle_id(self) -> int:
+        return self._state_machine.current_state[0]
+
+    def _configured(self) -> bool:
+        return self._lifecycle_id() in (State.PRIMARY_STATE_INACTIVE,
+                                        State.PRIMARY_STATE_ACTIVE)
 
     # ---------------------------------------------------------------- parameters
     def _declare_config(self, prefix: str, cls: type[TrackerConfig]) -> TrackerConfig:
@@ -199,7 +322,7 @@ class TrackerNode(Node):
         return build_tracker(p.tracker, cfg, p.weights or None, device,
                              weights_dirs=_share_dirs())
 
-    def _build_initial_tracker(self) -> None:
+    def _build_initial_tracker(self) -> bool:
         p = self._params
         for name in [p.tracker] + ([p.fallback_tracker] if p.fallback_tracker else []):
             try:
@@ -212,16 +335,20 @@ class TrackerNode(Node):
                     self._params = params
                     self.set_parameters([Parameter('tracker', value=name),
                                          Parameter('weights', value='')])
-                return
-            except (ConfigError, WeightsError, OSError, RuntimeError) as exc:
+                return True
+            except (ConfigError, WeightsError, OSError, RuntimeError, KeyError) as exc:
                 self.get_logger().error(f'cannot build tracker {name!r}: {exc}')
-        self.get_logger().error('no tracker could be built: the node publishes empty '
-                                'detections until the parameters tracker/weights are fixed')
+        self.get_logger().error('no tracker could be built: configure fails until the '
+                                'parameters tracker/weights are fixed')
+        return False
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         changes = {p.name: p.value for p in params}
         node_keys = {f.name for f in NodeParams.fields()}
         own = {k: v for k, v in changes.items() if k in node_keys}
+        if self._configuring:  # configure itself records the fallback tracker
+            return SetParametersResult(successful=True)
+        configured = self._configured()
         try:
             new_params = self._params.replace(**own)
             if new_params.tracker not in available_trackers():
@@ -236,14 +363,23 @@ class TrackerNode(Node):
                 get_entry(name).config_cls.from_dict(self._tracker_values(name, changes))
             cfg = entry.config_cls.from_dict(self._tracker_values(new_params.tracker, changes))
             tracker = None
-            if (REBUILD & set(own) or new_params.tracker != self._tracker_name
-                    or cfg != self._tracker_cfg):
+            if configured and (REBUILD & set(own) or new_params.tracker != self._tracker_name
+                               or cfg != self._tracker_cfg):
                 tracker = self._make_tracker(new_params, cfg)
         except (ConfigError, WeightsError, OSError, RuntimeError, TypeError) as exc:
             self.get_logger().error(f'parameter change rejected: {exc}')
             return SetParametersResult(successful=False, reason=str(exc))
         with self._lock:
             self._params = new_params
+        if not configured:
+            # Unconfigured: configure builds the tracker. With autostart, a failed start is
+            # retried once the parameters that broke it change.
+            if (new_params.autostart and REBUILD & set(own)
+                    and self._lifecycle_id() == State.PRIMARY_STATE_UNCONFIGURED
+                    and self._retry_timer is None):
+                self._retry_timer = self.create_timer(0.0, self._retry_autostart)
+            return SetParametersResult(successful=True)
+        with self._lock:
             was_tracking = self._state != TrackState.IDLE
             if tracker is not None:
                 self._tracker, self._tracker_name, self._tracker_cfg = (
@@ -253,6 +389,13 @@ class TrackerNode(Node):
             self.get_logger().info(f'tracker {new_params.tracker} rebuilt' + (
                 '; tracking stopped: send a new target/init' if was_tracking else ''))
         return SetParametersResult(successful=True)
+
+    def _retry_autostart(self) -> None:
+        if self._retry_timer is not None:
+            self.destroy_timer(self._retry_timer)
+            self._retry_timer = None
+        if self._lifecycle_id() == State.PRIMARY_STATE_UNCONFIGURED:
+            self._autostart()
 
     def _declare_missing(self, name: str, cls: type[TrackerConfig]) -> None:
         for info in cls.fields():
@@ -275,6 +418,8 @@ class TrackerNode(Node):
         self._on_image(msg)
 
     def _on_image(self, msg: Image | conv.CdrImage) -> None:
+        if not self._active:
+            return
         try:
             rgb = conv.image_to_rgb(msg)
         except conv.ImageConversionError as exc:
@@ -301,6 +446,8 @@ class TrackerNode(Node):
             self.get_logger().error(text)
 
     def _on_init(self, msg: Detection2D) -> None:
+        if not self._active:
+            return
         box = conv.detection_to_box(msg)
         stop = box.w == 0 and box.h == 0
         if not stop and not box.is_finite():
@@ -484,16 +631,16 @@ class TrackerNode(Node):
         dets = []
         if tracked is not None:
             dets.append(conv.result_to_detection(tracked, header, track_id, self._params.label))
-        self._pub_det.publish(conv.detection_array(header, dets))
+        self._entities['det'].publish(conv.detection_array(header, dets))
         timing = Vector3Stamped(header=header)
         timing.vector.x = update_ms
         timing.vector.y = wait_ms
         timing.vector.z = (time.monotonic() - frame.received) * 1e3
-        self._pub_timing.publish(timing)
+        self._entities['timing'].publish(timing)
         p = self._params
         if p.publish_mask and result is not None and result.mask is not None:
             mask = result.mask if tracked is not None else np.zeros_like(result.mask)
-            self._pub_mask.publish(conv.mask_to_image(mask, header))
+            self._entities['mask'].publish(conv.mask_to_image(mask, header))
         if tracked is not None and self._camera_info is not None:
             try:
                 ray = conv.bearing_from_pixel(tracked.box.cx, tracked.box.cy, self._camera_info)
@@ -505,13 +652,15 @@ class TrackerNode(Node):
                 if self._camera_info.header.frame_id:
                     msg.header.frame_id = self._camera_info.header.frame_id
                 msg.vector.x, msg.vector.y, msg.vector.z = map(float, ray)
-                self._pub_bearing.publish(msg)
+                self._entities['bearing'].publish(msg)
         if p.publish_debug_image:
-            self._pub_debug.publish(conv.rgb_to_image(
+            self._entities['debug'].publish(conv.rgb_to_image(
                 draw_debug(frame.rgb, result, state), 'bgr8', header))
         self._stats['latency_ms'] = timing.vector.z
 
     def _publish_diagnostics(self) -> None:
+        if not self._active:
+            return
         with self._lock:
             state, last, stats = self._state, self._last, dict(self._stats)
             times = list(self._fps_times)
@@ -531,7 +680,7 @@ class TrackerNode(Node):
                   'frames_received': stats['received'], 'frames_processed': stats['processed'],
                   'frames_dropped': stats['dropped'], 'bad_images': stats['bad_images'],
                   'device': self._params.device}
-        self._pub_diag.publish(conv.diagnostics_msg(
+        self._entities['diag'].publish(conv.diagnostics_msg(
             header, f'{self.get_name()}: tracking', self._tracker_name, level[0], message,
             values))
 
@@ -539,7 +688,7 @@ class TrackerNode(Node):
         with self._lock:
             self._stop = True
             self._lock.notify_all()
-        if hasattr(self, '_worker'):
+        if self._worker is not None:
             self._worker.join(timeout=2.0)
         super().destroy_node()
 

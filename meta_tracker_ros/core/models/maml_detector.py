@@ -17,8 +17,8 @@ near one size (the paper's simplification).
   IoU > 0.5 are positive, < 0.3 negative (between: ignored); focal loss and smooth L1.
 - FCOS head: the classification branch is FCOS's centre-ness alone (the paper keeps only it,
   as the score); the regression outputs the distances (l, t, r, b) from the position to the
-  box's sides, exp-parameterised. L2 loss on the centre-ness, L1 (or IoU) on the distances of
-  the positions inside the box.
+  box's sides, exp-parameterised. L2 loss on the centre-ness (summed, divided by the positions
+  inside the box), L1 (or IoU) on the distances of the positions inside the box.
 
 Positions: output (i, j) of the 263x263 input sits at pixel (stride * j, stride * i) (each of
 the three stride-2 convolutions has padding 1 and kernel 3). Boxes are (x1, y1, x2, y2) in
@@ -316,7 +316,7 @@ def fcos_targets(boxes: torch.Tensor, centres: torch.Tensor
 def fcos_loss(cls: torch.Tensor, reg: torch.Tensor, boxes: torch.Tensor,
               centres: torch.Tensor, args: DetectorArgs, distances
               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """L2 on the centre-ness (all positions, per positive) + L1 (or IoU) on the distances inside."""
+    """L2 on the centre-ness (all positions, per positive) + L1 (or IoU) inside the box."""
     target, d, inside = fcos_targets(boxes, centres)
     n = inside.sum().clamp(min=1).float()
     # Summed over every position and divided by the positions inside the box (FCOS's
