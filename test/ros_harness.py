@@ -17,11 +17,11 @@ import sys
 import time
 
 import cv2
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.ros import conversions as conv
 import numpy as np
-from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import SetParametersAtomically
 import rclpy
@@ -207,7 +207,7 @@ class Client:
         return res.successful, res.reason
 
     def lifecycle_state(self) -> str:
-        """The node's lifecycle state label (get_state service)."""
+        """Return the node's lifecycle state label (get_state service)."""
         assert self.state_cli.wait_for_service(timeout_sec=20)
         fut = self.state_cli.call_async(GetState.Request())
         assert self.wait_until(fut.done, 10)
