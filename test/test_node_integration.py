@@ -278,3 +278,20 @@ def test_maml_detector_in_the_node(node_and_client, tmp_path, family):
     assert client.wait_until(lambda: stamp_of(15) in client.by_stamp()), node.text()
     assert client.by_stamp()[stamp_of(15)].detections
     assert node.alive()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a machine without CUDA')
+def test_cuda_asked_for_and_absent_runs_the_fallback_on_cpu(node_and_client):
+    node, client = node_and_client('-p', 'device:=cuda')
+    text = node.text()
+    assert 'device cuda requested but torch sees no CUDA device' in text, text
+    assert 'running the fallback tracker opencv_csrt on cpu' in text, text
+    ok, reason = client.set_param('device', 'cuda:0')
+    assert not ok and 'no CUDA device' in reason
+    ok, reason = client.set_param('device', 'gpu')
+    assert not ok and 'cuda:N' in reason
+    scene = Scene()
+    client.publish_init(scene.box(0), 0)
+    _play(client, scene, 8)
+    assert client.wait_until(lambda: len(client.detections) >= 8), node.text()
+    assert _iou_at(client, scene, 7) > 0.6

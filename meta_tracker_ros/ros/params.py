@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 
-from meta_tracker_ros.core.config import param, TrackerConfig
+from meta_tracker_ros.core.config import ConfigError, param, TrackerConfig
+
+DEVICE = re.compile(r'cpu|auto|cuda(:\d+)?')
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class NodeParams(TrackerConfig):
     weights: str = param('', "weights file (.safetensors); empty = the tracker's default file "
                          'shipped with the package; relative paths are looked up in the '
                          'working directory, then in the package share directory')
-    device: str = param('cpu', 'torch device', choices=('cpu', 'cuda', 'auto'))
+    device: str = param('cpu', 'torch device: cpu, cuda, cuda:N or auto (cuda when torch sees '
+                        'one, else cpu); CUDA asked for and absent is refused with the reason')
     num_threads: int = param(1, 'CPU threads for torch and OpenCV (1 measured best beside '
                              'other busy processes on small machines)', min=1, max=256)
     fallback_tracker: str = param('opencv_csrt', 'tracker used when the configured one cannot '
@@ -39,6 +43,11 @@ class NodeParams(TrackerConfig):
                                         min=-1e9, max=1e9)
     publish_mask: bool = param(True, 'publish the mask topic (trackers that make masks)')
     publish_debug_image: bool = param(False, 'publish debug_image with box, score and state')
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not DEVICE.fullmatch(self.device):
+            raise ConfigError(f'device: {self.device!r} is not cpu, cuda, cuda:N or auto')
 
 
 # Parameters that shape subscriptions: fixed after startup.

@@ -140,7 +140,10 @@ class TrackerNode(LifecycleNode):
         self._last: TrackResult | None = None
         self._camera_info: CameraInfo | None = None
         self._stats = {'received': 0, 'processed': 0, 'dropped': 0, 'bad_images': 0,
+                       'stamps_backwards': 0, 'stamps_duplicate': 0, 'size_changes': 0,
                        'update_ms': 0.0, 'latency_ms': 0.0, 'fps': 0.0}
+        self._encoding = ''
+        self._track_shape: tuple[int, ...] | None = None
         self._fps_times: collections.deque[float] = collections.deque(maxlen=30)
         self._catchup_until = 0
         self._last_logged: dict[str, float] = {}
@@ -311,12 +314,8 @@ class TrackerNode(LifecycleNode):
         return values
 
     def _make_tracker(self, p: NodeParams, cfg: TrackerConfig) -> Tracker:
-        device = p.device
+        device = resolve_device(p.device)
         import torch
-        if device == 'auto':
-            device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        elif device == 'cuda' and not torch.cuda.is_available():
-            raise ConfigError('device cuda requested but torch sees no CUDA device')
         torch.set_num_threads(p.num_threads)
         cv2.setNumThreads(p.num_threads)
         return build_tracker(p.tracker, cfg, p.weights or None, device,
@@ -324,17 +323,22 @@ class TrackerNode(LifecycleNode):
 
     def _build_initial_tracker(self) -> bool:
         p = self._params
-        for name in [p.tracker] + ([p.fallback_tracker] if p.fallback_tracker else []):
+        names = [p.tracker] + ([p.fallback_tracker] if p.fallback_tracker else [])
+        for fallback, name in enumerate(names):
             try:
                 cfg = self._declare_config(name + '.', get_entry(name).config_cls)
-                params = p if name == p.tracker else p.replace(tracker=name, weights='')
+                params = p.replace(tracker=name, weights='') if fallback else p
+                if fallback and not device_available(p.device):
+                    params = params.replace(device='cpu')
                 self._tracker = self._make_tracker(params, cfg)
                 self._tracker_name, self._tracker_cfg = name, cfg
-                if name != p.tracker:
-                    self.get_logger().warning(f'running the fallback tracker {name}')
+                if fallback:
+                    self.get_logger().warning(f'running the fallback tracker {name} on '
+                                              f'{params.device}')
                     self._params = params
                     self.set_parameters([Parameter('tracker', value=name),
-                                         Parameter('weights', value='')])
+                                         Parameter('weights', value=''),
+                                         Parameter('device', value=params.device)])
                 return True
             except (ConfigError, WeightsError, OSError, RuntimeError, KeyError) as exc:
                 self.get_logger().error(f'cannot build tracker {name!r}: {exc}')
@@ -426,24 +430,53 @@ class TrackerNode(LifecycleNode):
             self._stats['bad_images'] += 1
             self._error_throttled(f'image dropped: {exc}')
             return
+        stamp = conv.stamp_to_ns(msg.header.stamp)
         with self._lock:
             self._seq += 1
             self._stats['received'] += 1
-            frame = Frame(self._seq, conv.stamp_to_ns(msg.header.stamp), msg.header, rgb,
-                          time.monotonic())
+            self._check_stream(stamp, msg.encoding, rgb.shape[:2])
+            frame = Frame(self._seq, stamp, msg.header, rgb, time.monotonic())
             self._frames.append(frame)
             if self._params.process_every_frame:
                 self._queue.append(frame)
             self._lock.notify()
 
-    def _error_throttled(self, text: str, period: float = 2.0) -> None:
+    def _error_throttled(self, text: str, period: float = 2.0, warn: bool = False) -> None:
         """Log an error at most once per period for each kind (its text up to the first ':')."""
         kind = text.split(':', 2)[:2]
         key = ':'.join(kind)
         now = time.monotonic()
         if now - self._last_logged.get(key, -math.inf) >= period:
             self._last_logged[key] = now
-            self.get_logger().error(text)
+            (self.get_logger().warning if warn else self.get_logger().error)(text)
+
+    def _check_stream(self, stamp: int, encoding: str, shape: tuple[int, ...]) -> None:
+        """
+        Say when the stream changes under the node (called with the lock held).
+
+        Stamps that go backwards (a looping bag, a camera restarted with another clock) start a
+        new timeline: the buffered frames belong to the old one, so they are dropped and inits
+        match the new stamps only; tracking goes on. A duplicate stamp is said (an init naming
+        it takes the newest such frame). A new encoding is said; a new size is handled by the
+        worker (the track cannot go on across it).
+        """
+        if self._frames:
+            last = self._frames[-1]
+            if stamp < last.stamp_ns:
+                self._error_throttled(
+                    f'image stamps went backwards: {last.stamp_ns * 1e-9:.6f} -> '
+                    f'{stamp * 1e-9:.6f} s (a looping bag or a restarted camera?); tracking '
+                    'goes on, inits now match the new stamps only', warn=True)
+                self._frames.clear()
+                self._stats['stamps_backwards'] += 1
+            elif stamp == last.stamp_ns and stamp != 0:
+                self._error_throttled(f'duplicate image stamp: {stamp * 1e-9:.6f} s; an init '
+                                      'naming it takes the newest such frame', warn=True)
+                self._stats['stamps_duplicate'] += 1
+        if self._encoding and encoding != self._encoding:
+            self.get_logger().warning(f'image encoding changed from {self._encoding} to '
+                                      f'{encoding}; converted as before')
+        self._encoding = encoding
 
     def _on_init(self, msg: Detection2D) -> None:
         if not self._active:
@@ -573,6 +606,7 @@ class TrackerNode(LifecycleNode):
             return
         with self._lock:
             self._track_id = uuid.uuid4().hex[:12]
+            self._track_shape = frame.rgb.shape[:2]
             self._state = TrackState.TRACKING
             self._last = TrackResult(box, 1.0, None, TrackState.TRACKING)
             # Track on from the init frame through the buffered frames after it; frames that
@@ -588,6 +622,15 @@ class TrackerNode(LifecycleNode):
 
     def _process(self, frame: Frame) -> None:
         tracker = self._tracker
+        shape = frame.rgb.shape[:2]
+        if self._state != TrackState.IDLE and shape != self._track_shape:
+            old = self._track_shape
+            with self._lock:
+                self._stop_tracking()
+                self._stats['size_changes'] += 1
+            self.get_logger().error(
+                f'image size changed from {old[1]}x{old[0]} to {shape[1]}x{shape[0]} while '
+                'tracking: tracking stopped; send a new target/init for the new stream')
         result = None
         update_ms = 0.0
         wait_ms = (time.monotonic() - frame.received) * 1e3
@@ -616,9 +659,11 @@ class TrackerNode(LifecycleNode):
             what = 'lost' if state == TrackState.LOST else 'found again'
             self.get_logger().info(f'track {track_id}: target {what} at stamp '
                                    f'{frame.stamp_ns / 1e9:.3f} s (score {result.score:.3f})')
-            self._stats['processed'] += 1
-            self._stats['update_ms'] = update_ms
-            self._fps_times.append(time.monotonic())
+        if result is not None:  # the tracker ran on this frame
+            with self._lock:
+                self._stats['processed'] += 1
+                self._stats['update_ms'] = update_ms
+                self._fps_times.append(time.monotonic())
         if frame.seq > self._published_seq:
             self._publish(frame, result if state == TrackState.TRACKING else None, state,
                           track_id, result, update_ms, wait_ms)
@@ -679,10 +724,13 @@ class TrackerNode(LifecycleNode):
                   'update_ms': stats['update_ms'], 'latency_ms': stats['latency_ms'],
                   'frames_received': stats['received'], 'frames_processed': stats['processed'],
                   'frames_dropped': stats['dropped'], 'bad_images': stats['bad_images'],
+                  'stamps_backwards': stats['stamps_backwards'],
+                  'stamps_duplicate': stats['stamps_duplicate'],
+                  'size_changes': stats['size_changes'],
                   'device': self._params.device}
         self._entities['diag'].publish(conv.diagnostics_msg(
-            header, f'{self.get_name()}: tracking', self._tracker_name, level[0], message,
-            values))
+            header, f'{self.get_fully_qualified_name()}: tracking', self._tracker_name, level[0],
+            message, values))
 
     def destroy_node(self) -> None:
         with self._lock:
@@ -691,6 +739,32 @@ class TrackerNode(LifecycleNode):
         if self._worker is not None:
             self._worker.join(timeout=2.0)
         super().destroy_node()
+
+
+def resolve_device(device: str) -> str:
+    """Return the torch device for the device parameter; ConfigError when CUDA is absent."""
+    import torch
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device.startswith('cuda'):
+        if not torch.cuda.is_available():
+            raise ConfigError(f'device {device} requested but torch sees no CUDA device '
+                              f'(torch {torch.__version__}, built for CUDA '
+                              f'{torch.version.cuda or "none"})')
+        index = int(device.split(':', 1)[1]) if ':' in device else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f'device {device} requested but torch sees '
+                              f'{torch.cuda.device_count()} CUDA device(s)')
+    return device
+
+
+def device_available(device: str) -> bool:
+    """Whether resolve_device accepts this device parameter on this machine."""
+    try:
+        resolve_device(device)
+    except ConfigError:
+        return False
+    return True
 
 
 def draw_debug(rgb: np.ndarray, result: TrackResult | None, state: TrackState) -> np.ndarray:
@@ -714,7 +788,10 @@ def main(args: list[str] | None = None) -> None:
         with rclpy.init(args=args):
             node = TrackerNode()
             try:
-                rclpy.spin(node)
+                # A SIGINT or SIGTERM during the tracker's build has already shut the
+                # context down: there is nothing to spin, and exiting is what was asked.
+                if rclpy.ok():
+                    rclpy.spin(node)
             finally:
                 node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):

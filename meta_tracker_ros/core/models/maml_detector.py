@@ -265,7 +265,7 @@ def retina_targets(boxes: torch.Tensor, centres: torch.Tensor, args: DetectorArg
     labels[iou < args.neg_iou] = 0.0
     labels[iou > args.pos_iou] = 1.0
     best = iou.flatten(1).argmax(dim=1)
-    labels.flatten(1)[torch.arange(len(boxes)), best] = 1.0
+    labels.flatten(1)[torch.arange(len(boxes), device=best.device), best] = 1.0
     a = args.anchor
     gx = (boxes[:, 0] + boxes[:, 2]) / 2
     gy = (boxes[:, 1] + boxes[:, 3]) / 2
