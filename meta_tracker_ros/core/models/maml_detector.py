@@ -17,8 +17,9 @@ near one size (the paper's simplification).
   IoU > 0.5 are positive, < 0.3 negative (between: ignored); focal loss and smooth L1.
 - FCOS head: the classification branch is FCOS's centre-ness alone (the paper keeps only it,
   as the score); the regression outputs the distances (l, t, r, b) from the position to the
-  box's sides, exp-parameterised. L2 loss on the centre-ness (summed, divided by the positions
-  inside the box), L1 (or IoU) on the distances of the positions inside the box.
+  box's sides, exp-parameterised. L2 loss on the centre-ness output (no sigmoid: the score is
+  the output clipped to [0, 1]; summed, divided by the positions inside the box), L1 (or IoU)
+  on the distances of the positions inside the box.
 
 Positions: output (i, j) of the 263x263 input sits at pixel (stride * j, stride * i) (each of
 the three stride-2 convolutions has padding 1 and kernel 3). Boxes are (x1, y1, x2, y2) in
@@ -192,6 +193,12 @@ class MAMLDetector(nn.Module):
             raise ValueError(f"level must be 'images', 'features' or 'branches', got {level!r}")
         return self.heads(inputs)
 
+    def scores(self, cls: torch.Tensor) -> torch.Tensor:
+        """Classification outputs -> scores in [0, 1]: Retina's sigmoid, FCOS's centre-ness."""
+        if self.args.head == 'retina':
+            return torch.sigmoid(cls)
+        return cls.clamp(0.0, 1.0)
+
     def decode(self, reg: torch.Tensor) -> torch.Tensor:
         """Regression (N, 4, H, W) -> boxes (N, 4, H, W) as (x1, y1, x2, y2) pixels."""
         h, w = reg.shape[-2:]
@@ -319,12 +326,14 @@ def fcos_loss(cls: torch.Tensor, reg: torch.Tensor, boxes: torch.Tensor,
     """L2 on the centre-ness (all positions, per positive) + L1 (or IoU) inside the box."""
     target, d, inside = fcos_targets(boxes, centres)
     n = inside.sum().clamp(min=1).float()
-    # Summed over every position and divided by the positions inside the box (FCOS's
-    # normalisation by the positives). The paper names the L2 loss, not its normalisation;
-    # a mean over all positions (tried first) leaves a small target's centre-ness with 1/16
-    # of the gradient: after 80 minutes the score map still peaked at its border, under the
-    # 0.1 floor, and validation AUC stayed at 0.13 while the regression was right.
-    cls_loss = ((torch.sigmoid(cls) - target) ** 2).sum() / n
+    # L2 on the centre-ness output itself (the score is that output clipped to [0, 1], see
+    # MAMLDetector.scores), summed over every position and divided by the positions inside
+    # the box (FCOS's normalisation by the positives). The paper names the L2 loss, not its
+    # output or normalisation. Tried first: L2 on a sigmoid, averaged over all positions.
+    # Most targets are 0, the sigmoid saturates there and its gradient vanishes: after 80
+    # minutes (and again with the per-positive normalisation) the centre-ness was about 0.01
+    # everywhere, target included, peaking only at the border; validation AUC 0.13.
+    cls_loss = ((cls - target) ** 2).sum() / n
     pred = distances(reg)
     m = inside.unsqueeze(1).expand_as(pred)
     if args.fcos_reg_loss == 'l1':

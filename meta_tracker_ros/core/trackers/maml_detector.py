@@ -167,7 +167,7 @@ class MAMLDetectorTracker:
         with torch.no_grad():
             feats = self._branches(feats)
             cls, reg = functional(self.det, self._fast, feats, 'branches')
-            scores = torch.sigmoid(cls)[0].cpu().numpy()
+            scores = self.det.scores(cls)[0].cpu().numpy()
             boxes = self.det.decode(reg)[0].cpu().numpy()
         self.last_psr = peak_to_sidelobe(scores)
         peak = float(scores.max())
