@@ -28,8 +28,9 @@ Online updates adapt only the heads, so each support region is kept as its branc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from meta_tracker_ros.core.config import param, TrackerConfig
 from meta_tracker_ros.core.meta.maml import functional
@@ -301,14 +302,43 @@ class MAMLDetectorTracker:
         return Box.from_center(self._center[0], self._center[1], self._wh[0], self._wh[1])
 
 
+def _default(name: str, value: object) -> Any:
+    """MAMLDetectorConfig's field `name` (help, range) with another default."""
+    return field(default=value, metadata=MAMLDetectorConfig.__dataclass_fields__[name].metadata)
+
+
 @dataclass(frozen=True)
 class MAMLDetectorNoUpdateConfig(MAMLDetectorConfig):
     """The *_noupdate variants (Table 3): domain adaptation on the first frame only."""
 
-    online_update: bool = param(False, 'online updating (false: the *_noupdate variants)')
+    online_update: bool = _default('online_update', False)
 
 
-@register_tracker('retina_maml', config=MAMLDetectorConfig, needs_weights=True,
+@dataclass(frozen=True)
+class RetinaMAMLConfig(MAMLDetectorConfig):
+    """
+    Retina-MAML's defaults: the lost criterion calibrated for the committed weights.
+
+    `python -m training.calibrate_lost --tracker retina_maml --max-seqs 25` on synth-dev and
+    photo-dev (docs/results/calibrate-lost/retina_maml.json): lost when the peak falls under
+    half the median of the track's recent peaks; hidden frames caught 0.29 / 0.09 with 1.9% /
+    0.1% of tracked visible frames reported lost (an absolute floor alone catches 0.12 /
+    0.00).
+    """
+
+    lost_threshold: float = _default('lost_threshold', 0.0)
+    lost_ratio: float = _default('lost_ratio', 0.5)
+    lost_psr: float = _default('lost_psr', 1000.0)
+
+
+@dataclass(frozen=True)
+class RetinaMAMLNoUpdateConfig(RetinaMAMLConfig):
+    """Retina-MAML without online updates (Table 3): the first frame adapts it, nothing else."""
+
+    online_update: bool = _default('online_update', False)
+
+
+@register_tracker('retina_maml', config=RetinaMAMLConfig, needs_weights=True,
                   default_weights='retina_maml.safetensors')
 class RetinaMAMLTracker(MAMLDetectorTracker):
     """Retina-MAML: one 64x64 anchor per position, focal loss (section 4.1)."""
@@ -316,7 +346,7 @@ class RetinaMAMLTracker(MAMLDetectorTracker):
     family = 'retina_maml'
 
 
-@register_tracker('retina_maml_noupdate', config=MAMLDetectorNoUpdateConfig,
+@register_tracker('retina_maml_noupdate', config=RetinaMAMLNoUpdateConfig,
                   needs_weights=True, default_weights='retina_maml.safetensors')
 class RetinaMAMLNoUpdateTracker(RetinaMAMLTracker):
     """Retina-MAML without online updates (Table 3)."""
