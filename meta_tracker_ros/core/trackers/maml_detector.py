@@ -303,7 +303,7 @@ class MAMLDetectorTracker:
 
 
 def _default(name: str, value: object) -> Any:
-    """MAMLDetectorConfig's field `name` (help, range) with another default."""
+    """Return MAMLDetectorConfig's field `name` (help, range) with another default."""
     return field(default=value, metadata=MAMLDetectorConfig.__dataclass_fields__[name].metadata)
 
 
