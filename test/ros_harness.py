@@ -9,6 +9,7 @@ detections by stamp, calls the reset service and sets parameters, exactly as a u
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 import signal
@@ -224,6 +225,43 @@ class Client:
 
     def destroy(self) -> None:
         self.node.destroy_node()
+
+
+class NodeFactory:
+    """
+    Start tracker_node processes, each in a namespace of its own with a client; stop them all.
+
+    close() stops every node as a launch system or a terminal would (SIGTERM, or SIGINT and
+    SIGTERM in turn with alternate_signals) and checks each exits cleanly (status 0).
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, logs: Path, alternate_signals: bool = False) -> None:
+        self.logs, self.alternate = logs, alternate_signals
+        self.made: list[tuple[NodeProcess, Client, int]] = []
+
+    def start(self, *ros_args: str, tracker: str = 'opencv_csrt', qos: str = 'reliable',
+              wait: bool = True) -> tuple[NodeProcess, Client, str]:
+        """Start one (reliable QoS tracks every frame); wait: until it is connected."""
+        index = next(self._ids)
+        ns = f'/n{index}'
+        args = ['-r', f'__ns:={ns}', '-p', f'tracker:={tracker}', '-p', f'image_qos:={qos}']
+        if qos == 'reliable':
+            args += ['-p', 'process_every_frame:=true']
+        node = NodeProcess.tracker_node(self.logs / f'node{len(self.made)}.log', *args,
+                                        *ros_args)
+        client = Client(f'client{index}', ns)
+        self.made.append((node, client, index))
+        if wait:
+            client.wait_connected()
+        return node, client, ns
+
+    def close(self) -> None:
+        for node, client, index in self.made:
+            client.destroy()
+            sig = signal.SIGINT if self.alternate and index % 2 else signal.SIGTERM
+            assert node.stop(sig) == 0, node.text()
 
 
 def det_box(arr: Detection2DArray) -> Box | None:

@@ -9,7 +9,6 @@ during the tracker's build and during tracking, the weights file deleted or repl
 running. The node must say what happened and keep (or recover) its state.
 """
 
-import itertools
 import os
 from pathlib import Path
 import re
@@ -23,41 +22,20 @@ from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.ros import conversions as conv
 import pytest
-import rclpy
-from ros_harness import Client, det_box, NodeProcess, Scene, stamp_of
+from ros_harness import det_box, NodeFactory, NodeProcess, Scene, stamp_of
 import torch
 
-_ns = itertools.count()
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros_context')
 
 
 @pytest.fixture
 def start(tmp_path):
-    made = []
-
-    def run(*extra: str, tracker: str = 'opencv_csrt', qos: str = 'reliable', wait=True):
-        ns = f'/flt{next(_ns)}'
-        args = ['-r', f'__ns:={ns}', '-p', f'tracker:={tracker}', '-p', f'image_qos:={qos}']
-        if qos == 'reliable':
-            args += ['-p', 'process_every_frame:=true']
-        node = NodeProcess.tracker_node(tmp_path / f'node{len(made)}.log', *args, *extra)
-        client = Client(f'flt_client{len(made)}', ns)
-        made.append((node, client))
-        if wait:
-            client.wait_connected()
-        return node, client, ns
-
-    yield run
-    for node, client in made:
-        client.destroy()
-        assert node.stop(signal.SIGTERM) == 0, node.text()
+    nodes = NodeFactory(tmp_path)
+    yield nodes.start
+    nodes.close()
 
 
 def _play(client, scene, frames, start=0, pause=0.02):
@@ -228,7 +206,7 @@ def test_init_flood(start):
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_build_and_tracking_exits_clean(start, tmp_path, sig):
     # During the build: mlt's int8 calibration takes seconds after the node has started.
-    node = NodeProcess.tracker_node(tmp_path / 'build.log', '-r', f'__ns:=/sig{next(_ns)}',
+    node = NodeProcess.tracker_node(tmp_path / 'build.log', '-r', f'__ns:=/sig{int(sig)}',
                                     '-p', 'tracker:=mlt')
     assert node.wait_for_log('starting (autostart)', 30), node.text()
     assert node.stop(sig) == 0, node.text()

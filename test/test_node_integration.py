@@ -9,48 +9,28 @@ init boxes from this process, and checks what comes back on the node's topics.
 
 import itertools
 import math
-import signal
 
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import save_weights
 from meta_tracker_ros.ros import conversions as conv
 import pytest
-import rclpy
-from ros_harness import Client, det_box, NodeProcess, Scene, stamp_of
+from ros_harness import det_box, NodeFactory, Scene, stamp_of
 import torch
 
-_ns = itertools.count()
 
-
-@pytest.fixture(scope='module', autouse=True)
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros_context')
 
 
 @pytest.fixture
-def node_and_client(tmp_path, request):
+def node_and_client(tmp_path):
     """Start tracker_node (opencv_csrt, reliable QoS, every frame) and a client."""
-    made = []
+    nodes = NodeFactory(tmp_path, alternate_signals=True)
 
     def start(*extra: str, tracker: str = 'opencv_csrt'):
-        index = next(_ns)
-        ns = f'/it{index}'
-        node = NodeProcess.tracker_node(
-            tmp_path / f'node{len(made)}.log', '-r', f'__ns:={ns}', '-p', f'tracker:={tracker}',
-            '-p', 'image_qos:=reliable', '-p', 'process_every_frame:=true', *extra)
-        client = Client(f'client{len(made)}', ns)
-        made.append((node, client, index))
-        client.wait_connected()
-        return node, client
+        return nodes.start(*extra, tracker=tracker)[:2]
 
     yield start
-    for node, client, index in made:
-        client.destroy()
-        # Both ways a node is stopped (launch: SIGTERM, a terminal: Ctrl-C) exit cleanly.
-        sig = signal.SIGINT if index % 2 else signal.SIGTERM
-        assert node.stop(sig) == 0, node.text()
+    nodes.close()
 
 
 def _play(client, scene, frames, start=0):

@@ -7,41 +7,19 @@ The transitions are requested through the node's change_state and get_state serv
 lifecycle manager (nav2's, launch_ros's LifecycleNode) requests them.
 """
 
-import itertools
-import signal
 
 import pytest
-import rclpy
-from ros_harness import Client, det_box, NodeProcess, Scene, stamp_of
-
-_ns = itertools.count()
+from ros_harness import det_box, NodeFactory, Scene, stamp_of
 
 
-@pytest.fixture(scope='module', autouse=True)
-def ros_context():
-    rclpy.init()
-    yield
-    rclpy.try_shutdown()
+pytestmark = pytest.mark.usefixtures('ros_context')
 
 
 @pytest.fixture
 def start(tmp_path):
-    made = []
-
-    def run(*extra: str):
-        ns = f'/lc{next(_ns)}'
-        node = NodeProcess.tracker_node(
-            tmp_path / f'node{len(made)}.log', '-r', f'__ns:={ns}', '-p',
-            'tracker:=opencv_csrt', '-p', 'image_qos:=reliable', '-p',
-            'process_every_frame:=true', *extra)
-        client = Client(f'lc_client{len(made)}', ns)
-        made.append((node, client))
-        return node, client
-
-    yield run
-    for node, client in made:
-        client.destroy()
-        assert node.stop(signal.SIGTERM) == 0, node.text()
+    nodes = NodeFactory(tmp_path)
+    yield lambda *extra: nodes.start(*extra, wait=False)[:2]
+    nodes.close()
 
 
 def _subscribed(client) -> bool:
