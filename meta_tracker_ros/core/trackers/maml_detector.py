@@ -308,13 +308,6 @@ def _default(name: str, value: object) -> Any:
 
 
 @dataclass(frozen=True)
-class MAMLDetectorNoUpdateConfig(MAMLDetectorConfig):
-    """The *_noupdate variants (Table 3): domain adaptation on the first frame only."""
-
-    online_update: bool = _default('online_update', False)
-
-
-@dataclass(frozen=True)
 class RetinaMAMLConfig(MAMLDetectorConfig):
     """
     Retina-MAML's defaults: the lost criterion calibrated for the committed weights.
@@ -332,10 +325,27 @@ class RetinaMAMLConfig(MAMLDetectorConfig):
 
 
 @dataclass(frozen=True)
-class RetinaMAMLNoUpdateConfig(RetinaMAMLConfig):
-    """Retina-MAML without online updates (Table 3): the first frame adapts it, nothing else."""
+class FCOSMAMLConfig(MAMLDetectorConfig):
+    """FCOS-MAML's defaults (the lost floor of MAMLDetectorConfig until calibrated)."""
 
-    online_update: bool = _default('online_update', False)
+
+def _variants(family: str, base: type[MAMLDetectorConfig], tracker: type[MAMLDetectorTracker]
+              ) -> None:
+    """Register Table 3's variants of a family: no online update, online update of cls only."""
+    no_update = dataclass(frozen=True)(type(f'{tracker.__name__}NoUpdateConfig', (base,), {
+        '__doc__': f'{family} without online updates: the first frame adapts it, nothing else.',
+        '__annotations__': {'online_update': 'bool'},
+        'online_update': _default('online_update', False), '__module__': __name__}))
+    cls_only = dataclass(frozen=True)(type(f'{tracker.__name__}UpdateClsConfig', (base,), {
+        '__doc__': f'{family} whose online updates adapt the classification head only.',
+        '__annotations__': {'adapt': 'str'},
+        'adapt': _default('adapt', 'cls'), '__module__': __name__}))
+    for suffix, cfg, what in (('noupdate', no_update, 'without online updates'),
+                              ('updatecls', cls_only, 'updating the classification head only')):
+        register_tracker(f'{family}_{suffix}', config=cfg, needs_weights=True,
+                         default_weights=f'{family}.safetensors')(
+            type(f'{tracker.__name__}_{suffix}', (tracker,), {
+                '__doc__': f'{family} {what} (Table 3).', '__module__': __name__}))
 
 
 @register_tracker('retina_maml', config=RetinaMAMLConfig, needs_weights=True,
@@ -346,13 +356,7 @@ class RetinaMAMLTracker(MAMLDetectorTracker):
     family = 'retina_maml'
 
 
-@register_tracker('retina_maml_noupdate', config=RetinaMAMLNoUpdateConfig,
-                  needs_weights=True, default_weights='retina_maml.safetensors')
-class RetinaMAMLNoUpdateTracker(RetinaMAMLTracker):
-    """Retina-MAML without online updates (Table 3)."""
-
-
-@register_tracker('fcos_maml', config=MAMLDetectorConfig, needs_weights=True,
+@register_tracker('fcos_maml', config=FCOSMAMLConfig, needs_weights=True,
                   default_weights='fcos_maml.safetensors')
 class FCOSMAMLTracker(MAMLDetectorTracker):
     """FCOS-MAML: centre-ness as the score, distances to the sides (section 4.1)."""
@@ -360,7 +364,5 @@ class FCOSMAMLTracker(MAMLDetectorTracker):
     family = 'fcos_maml'
 
 
-@register_tracker('fcos_maml_noupdate', config=MAMLDetectorNoUpdateConfig,
-                  needs_weights=True, default_weights='fcos_maml.safetensors')
-class FCOSMAMLNoUpdateTracker(FCOSMAMLTracker):
-    """FCOS-MAML without online updates (Table 3)."""
+_variants('retina_maml', RetinaMAMLConfig, RetinaMAMLTracker)
+_variants('fcos_maml', FCOSMAMLConfig, FCOSMAMLTracker)
