@@ -10,6 +10,8 @@ lasot:/path[:test]     LaSOT; ':test' = the 280 sequences of protocol II
 got10k:/path[:split]   GOT-10k split train, val (default) or test
 vot:/path              a VOT short-term folder with list.txt
 vid:/path[:split]      ILSVRC2015-VID train or val (default), one sequence per track
+davis:/path[:split]    DAVIS-2016/2017 480p, train or val (default), one sequence per object
+ytvos:/path[:split]    YouTube-VOS train or valid (default), one sequence per object
 synth:<suite>          a synthetic suite, generated on first use
 synthdir:/path         a folder of already generated synthetic sequences
 """
@@ -26,8 +28,10 @@ from meta_tracker_ros.eval.sequence import Sequence
 # Module of the synthetic data generator that offers ensure_suite(name, root=None) -> Path.
 SYNTH_MODULE = 'meta_tracker_ros.data.suites'
 
-_SPLITS = {'lasot': ('all', 'test'), 'got10k': ('train', 'val', 'test'), 'vid': ('train', 'val')}
-_DEFAULT_SPLIT = {'lasot': 'all', 'got10k': 'val', 'vid': 'val'}
+_SPLITS = {'lasot': ('all', 'test'), 'got10k': ('train', 'val', 'test'), 'vid': ('train', 'val'),
+           'davis': ('train', 'val'), 'ytvos': ('train', 'valid')}
+_DEFAULT_SPLIT = {'lasot': 'all', 'got10k': 'val', 'vid': 'val', 'davis': 'val',
+                  'ytvos': 'valid'}
 
 
 def _read_synthetic(path: Path) -> list[Sequence]:
@@ -36,6 +40,7 @@ def _read_synthetic(path: Path) -> list[Sequence]:
 
 
 def _readers() -> dict[str, Callable[[Path, str | None], list[Sequence]]]:
+    from meta_tracker_ros.eval.readers.davis import read_davis, read_youtube_vos
     from meta_tracker_ros.eval.readers.got10k import read_got10k
     from meta_tracker_ros.eval.readers.lasot import read_lasot
     from meta_tracker_ros.eval.readers.otb import read_otb
@@ -50,6 +55,8 @@ def _readers() -> dict[str, Callable[[Path, str | None], list[Sequence]]]:
         'got10k': lambda p, s: read_got10k(p, s),
         'vot': lambda p, s: read_vot(p),
         'vid': lambda p, s: read_vid(p, s),
+        'davis': lambda p, s: read_davis(p, s),
+        'ytvos': lambda p, s: read_youtube_vos(p, s),
         'synthdir': lambda p, s: _read_synthetic(p),
     }
 

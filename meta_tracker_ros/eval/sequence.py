@@ -26,7 +26,9 @@ class Sequence:
     absent: (N,) bool, True where the benchmark counts the target as not visible
         (absent, full occlusion or out of view).
     attributes: per-sequence (bool) or per-frame ((N,) bool array) challenge flags.
-    masks: optional per-frame mask image paths (mono, nonzero = target).
+    masks: optional per-frame mask image paths (mono, nonzero = target; with meta['mask_id'],
+        label PNGs whose value mask_id is the target: DAVIS, YouTube-VOS); None for a frame
+        without a mask (unlabelled).
     one_based: set by a reader that shifted 1-based boxes to 0-based, so results are written
         back in the file's convention (1 added to x, y); no reader shifts today.
     """
@@ -36,7 +38,7 @@ class Sequence:
     gt: np.ndarray
     absent: np.ndarray | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    masks: list[Path] | None = None
+    masks: list[Path | None] | None = None
     one_based: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -60,9 +62,12 @@ class Sequence:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def load_mask(self, i: int) -> np.ndarray | None:
-        """Mask of frame i as (H, W) bool, or None when the sequence has no masks."""
-        if self.masks is None:
+        """Mask of frame i as (H, W) bool, or None when the sequence or frame has none."""
+        if self.masks is None or self.masks[i] is None:
             return None
+        if 'mask_id' in self.meta:
+            from meta_tracker_ros.eval.readers.davis import read_label_png
+            return read_label_png(self.masks[i]) == self.meta['mask_id']
         m = cv2.imread(str(self.masks[i]), cv2.IMREAD_GRAYSCALE)
         if m is None:
             raise OSError(f'cannot read mask {self.masks[i]}')
