@@ -37,6 +37,7 @@ def test_shapes_and_the_one_position_mask(model, batch):
     assert out['mask'].shape == (2, 63 * 63, n, n)
     one = model.mask_at(z, x, 7, 9)
     assert torch.allclose(one, out['mask'][:, :, 7, 9].view(2, 63, 63), atol=1e-5)
+    assert set(model(z, x, mask=False)) == {'cls', 'loc'}
     model.train()
     assert not any(m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
     model.eval()
@@ -80,7 +81,7 @@ def test_two_stage_inner_loop_adapts_heads_and_trains_the_generator(model, batch
     positions = model.positive_positions(boxes)
 
     def support(fast, labels):
-        return model.loss(functional(model, fast, z, x), boxes, labels, generated=True)[0]
+        return model.loss(functional(model, fast, z, x, positions), boxes, labels)[0]
 
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     inner = InnerLoop.for_module(model, names, steps=20, lr=1e-2, lr_mode='fixed')
@@ -99,7 +100,7 @@ def test_two_stage_inner_loop_adapts_heads_and_trains_the_generator(model, batch
         labels = model.generator(model.box_labels(boxes, positions))
         fast = inner(lambda f: support(f, labels), inner.initial(model),
                      meta_training=True)[-1]
-        query = model.loss(functional(model, fast, z, x), boxes,
+        query = model.loss(functional(model, fast, z, x, positions), boxes,
                            model.mask_labels(batch[3], positions))[0]
         query.backward()
         grads = [p.grad for p in model.generator.parameters()]

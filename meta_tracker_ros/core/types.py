@@ -112,9 +112,12 @@ class TrackResult:
     score: tracker confidence, higher is more certain; comparable within one tracker only.
     mask: (H, W) uint8 {0, 255} full-frame mask, or None for trackers without masks.
     state: TRACKING or LOST.
+    angle: rotation in radians of the rotated box fitted to the mask (counter-clockwise in
+        image coordinates, about the box centre), or None (an upright box).
     """
 
     box: Box
     score: float
     mask: np.ndarray | None = None
     state: TrackState = TrackState.TRACKING
+    angle: float | None = None

@@ -233,7 +233,8 @@ def result_to_detection(result: TrackResult, header: Header, track_id: str,
     # float(): an int in a float64 field is silently garbled by the wheels' rosidl.
     det.bbox.center.position.x = float(result.box.cx)
     det.bbox.center.position.y = float(result.box.cy)
-    det.bbox.center.theta = 0.0
+    angle = result.angle if result.angle is not None and math.isfinite(result.angle) else 0.0
+    det.bbox.center.theta = float(angle)
     det.bbox.size_x = float(result.box.w)
     det.bbox.size_y = float(result.box.h)
     hyp = ObjectHypothesisWithPose()

@@ -221,15 +221,32 @@ class TrackMLP(nn.Module):
         top = (f.shape[-1] - k) // 2
         return f[..., top:top + k, top:top + k]
 
-    def forward(self, z: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Template features, search features -> cls (N, A, n, n), loc (N, 4A, n, n), mask."""
-        return {'cls': self.cls_head(z, x), 'loc': self.loc_head(z, x),
-                'mask': self.mask_head(z, x)}
+    def forward(self, z: torch.Tensor, x: torch.Tensor, positions: torch.Tensor | None = None,
+                mask: bool = True) -> dict[str, torch.Tensor]:
+        """
+        Template and search features -> cls (N, A, n, n), loc (N, 4A, n, n) and mask logits.
+
+        The mask's 1x1 output layer (mask_size^2 channels) runs only where asked: positions
+        (P, 3) of (batch, i, j) give 'mask' (P, m, m); without positions it is the whole map
+        (N, m^2, n, n); mask=False skips the mask head.
+        """
+        out = {'cls': self.cls_head(z, x), 'loc': self.loc_head(z, x)}
+        if not mask:
+            return out
+        if positions is None:
+            out['mask'] = self.mask_head(z, x)
+            return out
+        hidden = self.mask_head.correlate(z, x)[positions[:, 0], :, positions[:, 1],
+                                                positions[:, 2]]
+        out_conv = self.mask_head.head[3]
+        logits = F.linear(hidden, out_conv.weight.flatten(1), out_conv.bias)
+        out['mask'] = logits.view(-1, self.args.mask_size, self.args.mask_size)
+        return out
 
     def mask_at(self, z: torch.Tensor, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
         """Return the mask logits (N, m, m) of one position only (tracking: no full map)."""
-        h = self.mask_head.correlate(z, x)[:, :, i:i + 1, j:j + 1]
-        return self.mask_head.head[3](h).view(-1, self.args.mask_size, self.args.mask_size)
+        pos = torch.tensor([[b, i, j] for b in range(len(x))], device=x.device)
+        return self.forward(z, x, pos)['mask']
 
     # --- targets and losses ---------------------------------------------------------------
     def anchor_boxes(self) -> torch.Tensor:
@@ -294,13 +311,13 @@ class TrackMLP(nn.Module):
                             (b[:, 2] - w[:, 1]) * scale, (b[:, 3] - w[:, 2]) * scale], dim=1)
 
     def loss(self, out: Mapping[str, torch.Tensor], boxes: torch.Tensor,
-             mask_labels: torch.Tensor | None = None, *, generated: bool = False
+             mask_labels: torch.Tensor | None = None
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """
         Return cls + loc + mask losses against boxes (N, 4) and per-positive mask labels.
 
-        mask_labels: (P, m, m) in [-1, 1] at the positive positions of the best anchor per
-        position (the order of `positive_positions`); None = no mask loss. generated: the
+        mask_labels: (P, m, m) in [-1, 1] at `positive_positions(boxes)`, whose mask logits
+        out['mask'] holds (forward with those positions); None = no mask loss. generated: the
         labels are g_zeta's (inner loop) rather than true masks (outer loop): the same
         logistic loss of eq. 8, summed per pixel and averaged over positions.
         """
@@ -317,10 +334,12 @@ class TrackMLP(nn.Module):
         parts = {'cls': cls_loss.detach(), 'loc': loc_loss.detach()}
         total = cls_loss + loc_loss
         if mask_labels is not None:
-            positions = self.positive_positions(boxes)
             m = self.args.mask_size
-            logits = out['mask'][positions[:, 0], :, positions[:, 1], positions[:, 2]]
-            logits = logits.view(-1, m, m)
+            logits = out['mask']
+            if logits.shape != mask_labels.shape:
+                raise ValueError(f'mask logits {tuple(logits.shape)} for labels '
+                                 f'{tuple(mask_labels.shape)}: run forward with the positive '
+                                 'positions')
             seg = F.softplus(-mask_labels * logits).sum(dim=(1, 2)).mean() / (m * m)
             total = total + seg
             parts['mask'] = seg.detach()
@@ -330,3 +349,38 @@ class TrackMLP(nn.Module):
         """(P, 3) batch, i, j of the positions where some anchor is positive for boxes."""
         labels, _ = self.targets(boxes)
         return torch.nonzero((labels > 0).any(dim=1))
+
+
+@dataclass(frozen=True)
+class TrackMLPInnerArgs:
+    """The inner loop stored with the weights: fixed step size (the paper's 0.001)."""
+
+    lr: float = 1e-3
+    steps: int = 1               # offline (the paper: one step); online steps are the tracker's
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrackMLPInnerArgs:
+        return strict_args(cls, values, 'TrackMLP inner-loop')
+
+
+class TrackMLPNet(nn.Module):
+    """The model and its inner loop over the three heads, one weights file."""
+
+    def __init__(self, model: TrackMLPArgs, inner: TrackMLPInnerArgs) -> None:
+        super().__init__()
+        from meta_tracker_ros.core.meta.maml import InnerLoop
+        self.model = TrackMLP(model)
+        self.inner_args = inner
+        self.inner = InnerLoop.for_module(self.model, [h + '.*' for h in HEADS],
+                                          steps=inner.steps, lr=inner.lr, lr_mode='fixed')
+
+    @classmethod
+    def from_args(cls, values: Mapping[str, Any]) -> TrackMLPNet:
+        unknown = sorted(set(values) - {'model', 'inner'})
+        if unknown:
+            raise ValueError(f'unknown model argument group(s) {unknown}')
+        return cls(TrackMLPArgs.from_dict(values.get('model', {})),
+                   TrackMLPInnerArgs.from_dict(values.get('inner', {})))
+
+    def model_args(self) -> dict[str, Any]:
+        return {'model': self.model.args.to_dict(), 'inner': asdict(self.inner_args)}
