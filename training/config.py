@@ -13,7 +13,7 @@ import yaml
 
 # Tracker families training/ makes weights for: MLT (stages 1 and 2) and the MAML detectors
 # (training/detector.py, one stage).
-FAMILIES = ('mlt', 'retina_maml', 'fcos_maml')
+FAMILIES = ('mlt', 'retina_maml', 'fcos_maml', 'trackmlp')
 
 
 class TrainConfigError(ValueError):
@@ -56,6 +56,9 @@ class TrainConfig:
     kernel-wise rates' start; the baseline's fixed rate), lr_mode (core.meta.maml.LR_MODES:
     'kernel' is KLLR), first_order_fraction (of the run, by iterations or time), zoom (the
     support set's zoom in/out); model: core.models.maml_detector.DetectorArgs keys.
+    family 'trackmlp' (training/trackmlp.py): support (augmented search regions of the support
+    frame), queries (search regions of other frames, with true masks), inner_steps and
+    inner_lr (a fixed step, lr_mode 'fixed'); model: core.models.trackmlp.TrackMLPArgs keys.
     """
 
     stage: int
@@ -95,6 +98,7 @@ class TrainConfig:
     lr_mode: str = 'kernel'
     first_order_fraction: float = 0.75
     zoom: float = 1.08
+    queries: int = 2
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -146,6 +150,10 @@ class TrainConfig:
             raise TrainConfigError(f'{self.family} trains in one stage (stage: 1)')
         if self.method not in ('maml', 'baseline'):
             raise TrainConfigError(f"method must be 'maml' or 'baseline', got {self.method!r}")
+        if self.family == 'trackmlp' and (self.method != 'maml' or self.lr_mode != 'fixed'
+                                          or self.queries < 1):
+            raise TrainConfigError("trackmlp trains with method 'maml', lr_mode 'fixed' (the "
+                                   "paper's fixed step) and queries >= 1")
         if self.lr_mode not in LR_MODES:
             raise TrainConfigError(f'lr_mode must be one of {LR_MODES}, got {self.lr_mode!r}')
         if self.inner_steps < 1 or self.inner_lr <= 0 or self.zoom < 1.0 \

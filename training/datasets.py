@@ -28,13 +28,15 @@ class Video:
     One object trajectory.
 
     boxes: (N, 4) float64 x, y, w, h in 0-based pixels, NaN where the target is not visible.
-    visible: (N,) bool; load: frame index -> (H, W, 3) uint8 RGB.
+    visible: (N,) bool; load: frame index -> (H, W, 3) uint8 RGB; mask: frame index -> the
+    target's (H, W) bool mask, for sources that have masks (the generator, DAVIS, YouTube-VOS).
     """
 
     name: str
     boxes: np.ndarray
     visible: np.ndarray
     load: Callable[[int], np.ndarray]
+    mask: Callable[[int], np.ndarray] | None = None   # frame index -> (H, W) bool, if known
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -52,7 +54,13 @@ class Video:
     @classmethod
     def from_sequence(cls, seq: Sequence) -> Video:
         """Wrap an eval.sequence.Sequence (frames read from disk on demand)."""
-        return cls(seq.name, seq.gt.copy(), ~seq.absent, seq.load_image)
+        def mask(i: int) -> np.ndarray:
+            m = seq.load_mask(i)
+            if m is None:
+                raise ValueError(f'{seq.name}: frame {i} has no mask')
+            return m
+        return cls(seq.name, seq.gt.copy(), ~seq.absent, seq.load_image,
+                   mask if seq.masks is not None else None)
 
     @classmethod
     def from_frames(cls, name: str, frames: Seq[np.ndarray], boxes: np.ndarray,
@@ -115,7 +123,10 @@ def synthetic_videos(suite: str, count: int, max_frames: int = 0, first: int = 0
 
         def load(i: int, seq: Any = seq) -> np.ndarray:
             return seq.frame(i).image
-        out.append(Video(entry.name, boxes, visible, load))
+
+        def mask(i: int, seq: Any = seq) -> np.ndarray:
+            return seq.label(i).mask
+        out.append(Video(entry.name, boxes, visible, load, mask))
     return out
 
 
