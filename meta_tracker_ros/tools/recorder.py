@@ -11,8 +11,11 @@ Result file (OTB format): x,y,w,h in 0-based pixels per frame; a frame whose det
 is empty, or that has an image but no detections message, is `nan,nan,nan,nan` (lost).
 CSV: stamp, receive times, latency = detections receive time - image receive time (the image's
 receive time at this recorder stands for its publish time), box, score, track id, status.
-With --bag, the raw messages of the subscribed topics are also written to a rosbag2 (mcap)
-with their receive times. SIGINT/SIGTERM stop it cleanly: the files are written, exit 0.
+With --mask-topic, every mask (mono8 Image, the node's `mask`) is written as DIR/<stamp_ns>.png
+(--mask-dir, default OUTPUT's name + _masks) and named in the CSV's mask column, so the
+evaluation can score it (eval.masks). With --bag, the raw messages of the subscribed topics
+are also written to a rosbag2 (mcap) with their receive times. SIGINT/SIGTERM stop it
+cleanly: the files are written, exit 0.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from pathlib import Path
 import sys
 import time
 
-from meta_tracker_ros.ros.conversions import detection_to_box, stamp_to_ns
+import cv2
+from meta_tracker_ros.ros.conversions import (detection_to_box, image_to_rgb,
+                                              ImageConversionError, stamp_to_ns)
 from meta_tracker_ros.tools.common import (parse_args, QOS_CHOICES, qos_profile, StopSignals,
                                            typestore)
 import numpy as np
@@ -39,7 +44,8 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 CSV_FIELDS = ('frame', 'stamp_ns', 'image_receive_ns', 'detections_receive_ns', 'latency_ms',
-              'x', 'y', 'w', 'h', 'score', 'track_id', 'class_id', 'n_detections', 'status')
+              'x', 'y', 'w', 'h', 'score', 'track_id', 'class_id', 'n_detections', 'status',
+              'mask')
 
 
 @dataclass
@@ -74,9 +80,14 @@ class ResultRecorder:
 
     def __init__(self, node: Node, *, detections_topic: str = 'detections',
                  image_topic: str | None = None, qos: str = 'reliable',
-                 bag: Path | None = None) -> None:
+                 bag: Path | None = None, mask_topic: str | None = None,
+                 mask_dir: Path | None = None) -> None:
         self.node = node
         self.results: dict[int, FrameResult] = {}
+        self.masks: dict[int, Path] = {}
+        self.mask_dir = mask_dir
+        if mask_topic and mask_dir is None:
+            raise ValueError('a mask topic needs a mask folder')
         self.image_receive: dict[int, int] = {}
         self.duplicates = 0
         self.last_message = time.monotonic()
@@ -85,6 +96,10 @@ class ResultRecorder:
                                                 self._on_detections, profile, raw=True)
         self.image_sub = (node.create_subscription(Image, image_topic, self._on_image, profile,
                                                    raw=True) if image_topic else None)
+        self.mask_sub = (node.create_subscription(Image, mask_topic, self._on_mask, profile,
+                                                  raw=True) if mask_topic else None)
+        if self.mask_sub is not None:
+            mask_dir.mkdir(parents=True, exist_ok=True)
         self.writer = None
         if bag is not None:
             store = typestore()
@@ -95,6 +110,9 @@ class ResultRecorder:
             if self.image_sub is not None:
                 self.image_conn = self.writer.add_connection(
                     self.image_sub.topic_name, 'sensor_msgs/msg/Image', typestore=store)
+            if self.mask_sub is not None:
+                self.mask_conn = self.writer.add_connection(
+                    self.mask_sub.topic_name, 'sensor_msgs/msg/Image', typestore=store)
 
     def _on_detections(self, raw: bytes) -> None:
         receive_ns = time.time_ns()
@@ -114,6 +132,22 @@ class ResultRecorder:
         self.image_receive.setdefault(stamp, receive_ns)
         if self.writer is not None:
             self.writer.write(self.image_conn, receive_ns, raw)
+
+    def _on_mask(self, raw: bytes) -> None:
+        receive_ns = time.time_ns()
+        self.last_message = time.monotonic()
+        msg = deserialize_message(raw, Image)
+        stamp = stamp_to_ns(msg.header.stamp)
+        try:
+            mask = image_to_rgb(msg)[..., 0]
+        except ImageConversionError as exc:
+            print(f'result_recorder: mask at {stamp} dropped: {exc}', file=sys.stderr)
+            return
+        path = self.mask_dir / f'{stamp}.png'
+        cv2.imwrite(str(path), np.where(mask > 127, 255, 0).astype(np.uint8))
+        self.masks[stamp] = path
+        if self.writer is not None:
+            self.writer.write(self.mask_conn, receive_ns, raw)
 
     def drain(self, executor: SingleThreadedExecutor, quiet: float = 0.2,
               limit: float = 2.0) -> None:
@@ -149,7 +183,8 @@ class ResultRecorder:
                 'track_id': res.track_id if res else '', 'class_id': res.class_id if res else '',
                 'n_detections': res.n_detections if res else '',
                 'status': ('no_result' if res is None else 'lost' if res.box is None
-                           else 'tracked')})
+                           else 'tracked'),
+                'mask': str(self.masks[stamp]) if stamp in self.masks else ''})
         return rows
 
 
@@ -178,6 +213,9 @@ def main(args: list[str] | None = None) -> int:
     parser.add_argument('--detections-topic', default='detections')
     parser.add_argument('--image-topic', help='also subscribe to the images (frames without '
                         'results become nan rows; latency is measured)')
+    parser.add_argument('--mask-topic', help='also record the masks (mono8 images) as PNGs')
+    parser.add_argument('--mask-dir', type=Path, help='folder of the mask PNGs (default: '
+                        'OUTPUT without suffix + _masks)')
     parser.add_argument('--qos', choices=QOS_CHOICES, default='reliable')
     parser.add_argument('--expected-frames', type=int, metavar='N',
                         help='exit once detections for N distinct stamps have arrived')
@@ -195,8 +233,11 @@ def main(args: list[str] | None = None) -> int:
     outcome = 'stopped by '
     with rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO):
         node = Node('result_recorder')
+        mask_dir = opts.mask_dir or opts.output.with_name(opts.output.stem + '_masks')
         recorder = ResultRecorder(node, detections_topic=opts.detections_topic,
-                                  image_topic=opts.image_topic, qos=opts.qos, bag=opts.bag)
+                                  image_topic=opts.image_topic, qos=opts.qos, bag=opts.bag,
+                                  mask_topic=opts.mask_topic,
+                                  mask_dir=mask_dir if opts.mask_topic else None)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         try:
