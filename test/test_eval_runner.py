@@ -268,3 +268,37 @@ def test_cli_on_a_generated_synthetic_suite(tmp_path, monkeypatch):
     assert 0.0 <= summary['auc'] <= 1.0 and summary['per_sequence']['synth-mini-0000']['frames']
     seqs = load_dataset(f'synthdir:{tmp_path / "data" / "synth" / "synth-mini"}')
     assert [s.name for s in seqs] == ['synth-mini-0000', 'synth-mini-0001', 'synth-mini-0002']
+
+
+def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
+    # trackmlp (a small weights file) makes masks: the OPE run writes them per frame and the
+    # report scores them against the suite's exact masks (J, F, J&F beside the box AUC).
+    from meta_tracker_ros.core.models.trackmlp import (TrackMLPArgs, TrackMLPInnerArgs,
+                                                       TrackMLPNet)
+    from meta_tracker_ros.core.weights import save_weights
+    from meta_tracker_ros.eval.masks import region_similarity
+    from meta_tracker_ros.eval.runner import mask_dir, read_masks
+    monkeypatch.setenv('META_TRACKER_DATA', str(tmp_path / 'data'))
+    torch.manual_seed(0)
+    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs())
+    with torch.no_grad():
+        net.model.mask_head.head[3].bias.fill_(3.0)
+    weights = save_weights(tmp_path / 'tm.safetensors', net.state_dict(), tracker='trackmlp',
+                           model_args=net.model_args())
+    cfg = tmp_path / 'tm.yaml'
+    cfg.write_text('lost_threshold: 0.0\nsupport_size: 2\nadapt_steps: 1\n')
+    out = tmp_path / 'out'
+    assert main(['--trackers', 'trackmlp', '--dataset', 'synth:synth-mini', '--out', str(out),
+                 '--max-seqs', '1', '--no-progress', '--weights', f'trackmlp={weights}',
+                 '--config', f'trackmlp={cfg}']) == 0
+    seq = load_dataset('synth:synth-mini')[0]
+    preds = read_masks(out / 'trackmlp', seq)
+    start = seq.init_index()
+    assert preds is not None and preds[start] is None and preds[start + 1] is not None
+    assert len(list(mask_dir(out / 'trackmlp', seq.name).glob('*.png'))) == len(seq) - start - 1
+    masks = json.loads((out / 'metrics.json').read_text())['trackers']['trackmlp']['masks']
+    js = [region_similarity(preds[i], seq.load_mask(i)) for i in range(start + 1, len(seq) - 1)]
+    assert masks['J_mean'] == pytest.approx(np.mean(js))
+    assert 0.0 <= masks['F_mean'] <= 1.0 and masks['JF'] == pytest.approx(
+        (masks['J_mean'] + masks['F_mean']) / 2)
+    assert '## Masks' in (out / 'report.md').read_text()

@@ -19,11 +19,12 @@ from typing import Any, Sequence as Seq
 
 import meta_tracker_ros
 from meta_tracker_ros.eval import plots
+from meta_tracker_ros.eval.masks import sequence_scores
 from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
                                            lost_state_counts, lost_state_rates, OPEScores,
                                            OPESummary, paired_difference, summarize_ope,
                                            vot_accuracy_robustness, vot_eao, VOT_EAO_INTERVALS)
-from meta_tracker_ros.eval.runner import git_commit, read_result
+from meta_tracker_ros.eval.runner import git_commit, read_masks, read_result
 from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
 
@@ -169,6 +170,7 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
         md += ['## Success (AUC) per attribute', '']
         md += _table(['attribute', 'sequences'] + names, rows) + ['']
     md += _lost_state_section(names, dirs, seqs, metrics)
+    md += _mask_section(names, dirs, seqs, metrics)
     md += ['## Per-sequence results', '']
     for n in names:
         md += [f'### {n}', '']
@@ -201,6 +203,47 @@ def _paired_section(names: list[str], summaries: dict[str, OPESummary],
              'apart on this suite.', '']
             + _table(['pair', 'sequences', 'mean AUC difference', 'standard error',
                       'better by > 0.02', 'worse by > 0.02'], rows))
+
+
+def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
+                  metrics: dict[str, Any]) -> list[str]:
+    """
+    J, F and J&F (eval.masks, DAVIS's definitions) of the trackers that recorded masks.
+
+    Scored on the sequences with true masks, from the tracker's initialisation frame on (the
+    first scored frame is the one after it, as DAVIS leaves out the given first frame).
+    """
+    with_truth = [s for s in seqs if s.masks is not None]
+    rows = []
+    for n, d in zip(names, dirs):
+        per_seq = {}
+        for seq in with_truth:
+            preds = read_masks(Path(d), seq)
+            if preds is None:
+                continue
+            start = seq.init_index()
+            gts = [seq.load_mask(i) for i in range(start, len(seq))]
+            per_seq[seq.name] = sequence_scores(preds[start:], gts)
+        if not per_seq:
+            continue
+        j = float(np.nanmean([v['J_mean'] for v in per_seq.values()]))
+        f = float(np.nanmean([v['F_mean'] for v in per_seq.values()]))
+        jr = float(np.nanmean([v['J_recall'] for v in per_seq.values()]))
+        metrics['trackers'][n]['masks'] = {
+            'sequences': len(per_seq), 'J_mean': j, 'F_mean': f, 'JF': (j + f) / 2,
+            'J_recall': jr, 'per_sequence': {k: {m: v[m] for m in (
+                'J_mean', 'J_recall', 'J_decay', 'F_mean', 'F_recall', 'F_decay', 'JF')}
+                for k, v in per_seq.items()}}
+        rows.append([n, str(len(per_seq)), _f((j + f) / 2), _f(j), _f(f), _f(jr),
+                     _f(metrics['trackers'][n]['summary']['auc'])])
+    if not rows:
+        return []
+    return (['## Masks', '', 'Region similarity J (mask IoU) and contour accuracy F (boundary '
+             'F-measure, tolerance 0.8% of the image diagonal) as the DAVIS benchmark defines '
+             'them, mean over sequences of the per-frame means; J recall = share of frames '
+             'with J > 0.5; a lost frame counts as an empty mask. Box AUC beside them.', '']
+            + _table(['tracker', 'sequences', 'J&F', 'J', 'F', 'J recall', 'box AUC'], rows)
+            + [''])
 
 
 def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],

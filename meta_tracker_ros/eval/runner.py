@@ -38,6 +38,7 @@ import sys
 import time
 from typing import Any, Sequence as Seq
 
+import cv2
 import meta_tracker_ros
 from meta_tracker_ros.core.registry import build_tracker, get_entry
 from meta_tracker_ros.core.tracker import Tracker
@@ -75,6 +76,7 @@ class TrackRun:
     times: np.ndarray
     states: list[str | None]
     scores: list[float | None]
+    masks: list[np.ndarray | None] | None = None   # OPE, trackers that make masks
 
 
 def git_commit() -> str | None:
@@ -169,6 +171,7 @@ def track_ope(tracker: Tracker, seq: Sequence) -> TrackRun:
     times = np.full(n, np.nan)
     states: list[str | None] = [None] * n
     scores: list[float | None] = [None] * n
+    masks: list[np.ndarray | None] = [None] * n
     for i in range(start, n):
         image = seq.load_image(i)
         t0 = time.perf_counter()
@@ -182,7 +185,12 @@ def track_ope(tracker: Tracker, seq: Sequence) -> TrackRun:
         times[i] = time.perf_counter() - t0
         boxes[i] = result.box.as_xywh()
         states[i], scores[i] = result.state.value, float(result.score)
-    return TrackRun(boxes, None, times, states, scores)
+        if result.mask is not None:
+            # A lost frame's mask is empty: the tracker says the target is not there.
+            masks[i] = (result.mask if result.state.value != 'lost'
+                        else np.zeros_like(result.mask))
+    return TrackRun(boxes, None, times, states, scores,
+                    masks if any(m is not None for m in masks) else None)
 
 
 def track_vot(tracker: Tracker, seq: Sequence) -> TrackRun:
@@ -237,6 +245,27 @@ def track_vot(tracker: Tracker, seq: Sequence) -> TrackRun:
 # Result files
 
 
+def mask_dir(tracker_dir: Path, seq_name: str) -> Path:
+    """Return the folder of a sequence's OPE masks: <frame index, 5 digits>.png, 0/255."""
+    return tracker_dir / f'{seq_name}_masks'
+
+
+def read_masks(tracker_dir: Path, seq: Sequence) -> list[np.ndarray | None] | None:
+    """Read a sequence's recorded masks per frame (None where absent); None without any."""
+    folder = mask_dir(Path(tracker_dir), seq.name)
+    if not folder.is_dir():
+        return None
+    out: list[np.ndarray | None] = [None] * len(seq)
+    for p in folder.glob('*.png'):
+        i = int(p.stem)
+        if 0 <= i < len(seq):
+            m = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+            if m is None:
+                raise OSError(f'cannot read mask {p}')
+            out[i] = m > 127
+    return out
+
+
 def result_paths(tracker_dir: Path, seq_name: str, protocol: str) -> tuple[Path, Path, Path]:
     """(boxes or records file, times file, per-frame states file) of one sequence."""
     if protocol == 'vot':
@@ -259,6 +288,13 @@ def write_result(tracker_dir: Path, seq: Sequence, run: TrackRun, protocol: str)
         'sequence': seq.name, 'protocol': protocol, 'init_index': seq.init_index(),
         'one_based': seq.one_based, 'states': run.states, 'scores': run.scores}) + '\n')
     _write_text(times_file, _fmt_times(run.times))
+    if protocol == 'ope' and run.masks is not None:
+        folder = mask_dir(tracker_dir, seq.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, m in enumerate(run.masks):
+            if m is not None:
+                cv2.imwrite(str(folder / f'{i:05d}.png'),
+                            np.where(m > 0, 255, 0).astype(np.uint8))
     lines = []
     if protocol == 'vot':
         for r in run.records:
