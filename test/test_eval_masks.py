@@ -174,3 +174,15 @@ def test_youtube_vos_reader(tmp_path):
     assert np.isnan(one.gt[1]).all() and not one.absent[1], 'unlabelled, not absent'
     assert one.load_mask(1) is None and one.load_mask(2).sum() == 100
     assert np.allclose(two.gt[0], [30, 25, 15, 10])
+
+
+def test_mask_polygon_is_the_rotated_rectangle():
+    import cv2
+    from meta_tracker_ros.eval.vot_region import vot_overlap
+    corners = cv2.boxPoints(((60.0, 50.0), (50.0, 20.0), 30.0))
+    mask = np.zeros((100, 120), np.uint8)
+    cv2.fillPoly(mask, [np.round(corners).astype(np.int32)], 255)
+    poly = M.mask_polygon(mask)
+    assert len(poly) == 8
+    assert vot_overlap(poly, tuple(corners.reshape(-1)), (120, 100)) > 0.9
+    assert M.mask_polygon(np.zeros((10, 10), np.uint8)) is None

@@ -302,3 +302,24 @@ def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
     assert 0.0 <= masks['F_mean'] <= 1.0 and masks['JF'] == pytest.approx(
         (masks['J_mean'] + masks['F_mean']) / 2)
     assert '## Masks' in (out / 'report.md').read_text()
+
+
+def test_vot_records_of_a_mask_tracker_are_rotated_rectangles(tmp_path):
+    from meta_tracker_ros.core.models.trackmlp import (TrackMLPArgs, TrackMLPInnerArgs,
+                                                       TrackMLPNet)
+    from meta_tracker_ros.core.weights import save_weights
+    torch.manual_seed(0)
+    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs())
+    with torch.no_grad():
+        net.model.mask_head.head[3].bias.fill_(3.0)
+    weights = save_weights(tmp_path / 'tm.safetensors', net.state_dict(), tracker='trackmlp',
+                           model_args=net.model_args())
+    write_square_sequence(tmp_path / 'otb', 'Square', n=6)
+    (seq,) = read_otb(tmp_path / 'otb')
+    spec = TrackerSpec('trackmlp', {'lost_threshold': 0.0, 'support_size': 2,
+                                    'adapt_steps': 1}, str(weights))
+    out = run_tracker(spec, [seq], tmp_path / 'res', protocol='vot', progress=False)
+    records = read_result(out, seq, 'vot').records
+    assert records[0] == 1
+    assert all(isinstance(r, int) or len(r) == 8 for r in records[1:])
+    assert any(not isinstance(r, int) for r in records[1:])

@@ -123,3 +123,18 @@ def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f'masks must be two (H, W) arrays of one shape, got {p.shape} and '
                          f'{g.shape}')
     return p > 0.5 if p.dtype != bool else p, g > 0.5 if g.dtype != bool else g
+
+
+def mask_polygon(mask: np.ndarray) -> tuple[float, ...] | None:
+    """
+    Return the rotated rectangle around a mask's largest region as a VOT polygon.
+
+    x1, y1, ..., x4, y4 (cv2.minAreaRect's corners), the region SiamMask reports to VOT from
+    its mask; None for an empty mask.
+    """
+    m = (np.asarray(mask) > 0).astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    corners = cv2.boxPoints(cv2.minAreaRect(max(contours, key=cv2.contourArea)))
+    return tuple(float(v) for v in corners.reshape(-1))

@@ -44,6 +44,7 @@ from meta_tracker_ros.core.registry import build_tracker, get_entry
 from meta_tracker_ros.core.tracker import Tracker
 from meta_tracker_ros.core.types import Box
 from meta_tracker_ros.core.weights import read_metadata, sha256_file
+from meta_tracker_ros.eval.masks import mask_polygon
 from meta_tracker_ros.eval.metrics import Record, vot_polygons, VOT_SKIP
 from meta_tracker_ros.eval.sequence import Sequence
 from meta_tracker_ros.eval.vot_region import vot_overlap
@@ -229,6 +230,9 @@ def track_vot(tracker: Tracker, seq: Sequence) -> TrackRun:
         times[i] = time.perf_counter() - t0
         states[i], scores[i] = result.state.value, float(result.score)
         box = tuple(float(v) for v in result.box.as_xywh())
+        if result.mask is not None and result.state.value != 'lost':
+            # A mask tracker reports the rotated rectangle of its mask, as SiamMask does.
+            box = mask_polygon(result.mask) or box
         if not np.isfinite(polygons[i]).all():
             records.append(box)
             continue
@@ -279,6 +283,13 @@ def _fmt_times(times: np.ndarray) -> str:
     return ''.join('nan\n' if not np.isfinite(t) else f'{t:.8f}\n' for t in times)
 
 
+def _region_offset(n: int, one_based: bool) -> np.ndarray:
+    """Return what 1-based files add to a region: x, y of a box (4 values), else every value."""
+    if not one_based:
+        return np.zeros(n)
+    return np.array([1.0, 1.0, 0.0, 0.0]) if n == 4 else np.ones(n)
+
+
 def write_result(tracker_dir: Path, seq: Sequence, run: TrackRun, protocol: str) -> None:
     """Write one sequence's files; the boxes file is renamed into place last."""
     main, times_file, states_file = result_paths(tracker_dir, seq.name, protocol)
@@ -299,7 +310,8 @@ def write_result(tracker_dir: Path, seq: Sequence, run: TrackRun, protocol: str)
     if protocol == 'vot':
         for r in run.records:
             lines.append(f'{r:d}' if isinstance(r, int)
-                         else ','.join(f'{v:.4f}' for v in np.asarray(r) + offset))
+                         else ','.join(f'{v:.4f}' for v in np.asarray(r)
+                                       + _region_offset(len(r), seq.one_based)))
     else:
         for b in run.boxes:
             lines.append(','.join('nan' if not np.isfinite(v) else f'{v:.4f}'
@@ -333,7 +345,8 @@ def read_result(tracker_dir: Path, seq: Sequence, protocol: str = 'ope') -> Trac
         for line in lines:
             values = [float(v) for v in line.split(',')]
             records.append(int(values[0]) if len(values) == 1
-                           else tuple(float(v) for v in np.asarray(values) - offset))
+                           else tuple(float(v) for v in np.asarray(values)
+                                      - _region_offset(len(values), seq.one_based)))
     else:
         boxes = np.array([[float(v) for v in line.split(',')] for line in lines]) - offset
     return TrackRun(boxes, records, times, states.get('states', [None] * len(seq)),
