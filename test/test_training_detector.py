@@ -132,3 +132,14 @@ def test_two_process_ddp_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, meta = load_weights(tmp_path / 'ddp.st', accept='retina_maml')
     assert meta.info['world_size'] == 2 and meta.info['iterations'] == 2
+
+
+def test_resume_accepts_checkpoints_older_than_a_new_option(tmp_path):
+    from training.train import _resume_key
+    cfg = TrainConfig.from_dict(yaml.safe_load(open(_config(tmp_path, 'r'))))
+    old = cfg.to_dict()
+    old.pop('queries')                # written before the option existed, at its default
+    assert _resume_key(old) == _resume_key(cfg.to_dict())
+    assert _resume_key({**old, 'max_minutes': 5}) == _resume_key(cfg.to_dict())
+    assert _resume_key({**old, 'lr': 0.5}) != _resume_key(cfg.to_dict())
+    assert _resume_key(old) != _resume_key({**cfg.to_dict(), 'queries': 3})

@@ -16,6 +16,7 @@ DistributedDataParallel (gloo on CPU).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -155,8 +156,16 @@ def _set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
 
 
 def _resume_key(values: dict[str, Any]) -> dict[str, Any]:
-    """Return the part of a config a resumed checkpoint must match (all but the budget)."""
-    return {k: v for k, v in values.items() if k not in ('iterations', 'max_minutes')}
+    """
+    Return the part of a config a resumed checkpoint must match (all but the budget).
+
+    Keys a newer TrainConfig added take their defaults, so a checkpoint written before a new
+    option existed resumes when the config leaves that option at its default.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                if f.default is not dataclasses.MISSING}
+    full = {**defaults, **values}
+    return {k: v for k, v in full.items() if k not in ('iterations', 'max_minutes')}
 
 
 def calibrate_delta_scale(net: MLTNet, sample_batch: Callable[[], dict[str, torch.Tensor]],
