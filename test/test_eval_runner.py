@@ -273,18 +273,11 @@ def test_cli_on_a_generated_synthetic_suite(tmp_path, monkeypatch):
 def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
     # trackmlp (a small weights file) makes masks: the OPE run writes them per frame and the
     # report scores them against the suite's exact masks (J, F, J&F beside the box AUC).
-    from meta_tracker_ros.core.models.trackmlp import (TrackMLPArgs, TrackMLPInnerArgs,
-                                                       TrackMLPNet)
-    from meta_tracker_ros.core.weights import save_weights
     from meta_tracker_ros.eval.masks import region_similarity
     from meta_tracker_ros.eval.runner import mask_dir, read_masks
+    from tracker_helpers import small_trackmlp_weights
     monkeypatch.setenv('META_TRACKER_DATA', str(tmp_path / 'data'))
-    torch.manual_seed(0)
-    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs())
-    with torch.no_grad():
-        net.model.mask_head.head[3].bias.fill_(3.0)
-    weights = save_weights(tmp_path / 'tm.safetensors', net.state_dict(), tracker='trackmlp',
-                           model_args=net.model_args())
+    weights = small_trackmlp_weights(tmp_path / 'tm.safetensors', mask_bias=3.0)
     cfg = tmp_path / 'tm.yaml'
     cfg.write_text('lost_threshold: 0.0\nsupport_size: 2\nadapt_steps: 1\n')
     out = tmp_path / 'out'
@@ -305,15 +298,8 @@ def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
 
 
 def test_vot_records_of_a_mask_tracker_are_rotated_rectangles(tmp_path):
-    from meta_tracker_ros.core.models.trackmlp import (TrackMLPArgs, TrackMLPInnerArgs,
-                                                       TrackMLPNet)
-    from meta_tracker_ros.core.weights import save_weights
-    torch.manual_seed(0)
-    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs())
-    with torch.no_grad():
-        net.model.mask_head.head[3].bias.fill_(3.0)
-    weights = save_weights(tmp_path / 'tm.safetensors', net.state_dict(), tracker='trackmlp',
-                           model_args=net.model_args())
+    from tracker_helpers import small_trackmlp_weights
+    weights = small_trackmlp_weights(tmp_path / 'tm.safetensors', mask_bias=3.0)
     write_square_sequence(tmp_path / 'otb', 'Square', n=6)
     (seq,) = read_otb(tmp_path / 'otb')
     spec = TrackerSpec('trackmlp', {'lost_threshold': 0.0, 'support_size': 2,

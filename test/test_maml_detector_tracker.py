@@ -13,6 +13,7 @@ from meta_tracker_ros.core.weights import save_weights, WeightsError
 import numpy as np
 import pytest
 import torch
+from tracker_helpers import moving_target_frames
 
 TRACKERS = {'fcos_maml': FCOSMAMLTracker, 'retina_maml': RetinaMAMLTracker}
 
@@ -26,18 +27,8 @@ def _weights(tmp_path: Path, family: str) -> Path:
                         model_args=net.model_args())
 
 
-def _frames(n=8, size=(240, 320)):
-    rng = np.random.default_rng(5)
-    bg = rng.integers(0, 120, (*size, 3), dtype=np.uint8)
-    target = rng.integers(120, 255, (40, 50, 3), dtype=np.uint8)
-    frames, boxes = [], []
-    for i in range(n):
-        img = bg.copy()
-        x, y = 100 + 3 * i, 80 + 2 * i
-        img[y:y + 40, x:x + 50] = target
-        frames.append(img)
-        boxes.append(Box(x, y, 50, 40))
-    return frames, boxes
+def _frames(n=8):
+    return moving_target_frames(n)
 
 
 def _tracker(tmp_path, family, **config):

@@ -15,6 +15,7 @@ from meta_tracker_ros.data.images import natural_image
 import numpy as np
 import pytest
 import torch
+from tracker_helpers import moving_target_frames
 
 TINY = {'backbone': 'alexnet_mlt', 'backbone_args': {'width_mult': 0.0625},
         'exemplar_size': 87, 'search_size': 151, 'last_channels': 12, 'extra_kernels': 4,
@@ -34,18 +35,8 @@ def _weights(tmp_path: Path, stages=(1, 2), tracker='mlt', **args) -> Path:
                         model_args=net.args.to_dict(), info={'trained_stages': list(stages)})
 
 
-def _frames(n=12, size=(240, 320)):
-    rng = np.random.default_rng(5)
-    bg = rng.integers(0, 120, (*size, 3), dtype=np.uint8)
-    target = rng.integers(120, 255, (40, 50, 3), dtype=np.uint8)
-    frames, boxes = [], []
-    for i in range(n):
-        img = bg.copy()
-        x, y = 100 + 3 * i, 80 + 2 * i
-        img[y:y + 40, x:x + 50] = target
-        frames.append(img)
-        boxes.append(Box(x, y, 50, 40))
-    return frames, boxes
+def _frames(n=12):
+    return moving_target_frames(n)
 
 
 def test_registered_with_default_weights():

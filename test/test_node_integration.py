@@ -286,18 +286,13 @@ def test_trackmlp_masks_through_the_node_and_the_recorder(node_and_client, tmp_p
     import sys
 
     import cv2
-    from meta_tracker_ros.core.models.trackmlp import (TrackMLPArgs, TrackMLPInnerArgs,
-                                                       TrackMLPNet)
     from meta_tracker_ros.eval.masks import region_similarity
     import numpy as np
     from ros_harness import NodeProcess
     from sensor_msgs.msg import Image
-    torch.manual_seed(0)
-    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs())
-    with torch.no_grad():
-        net.model.mask_head.head[3].bias.fill_(3.0)     # a mask that is not empty
-    weights = save_weights(tmp_path / 'trackmlp.safetensors', net.state_dict(),
-                           tracker='trackmlp', model_args=net.model_args())
+    from tracker_helpers import small_trackmlp_weights
+    # mask logits start high: a mask that is not empty
+    weights = small_trackmlp_weights(tmp_path / 'trackmlp.safetensors', mask_bias=3.0)
     node, client = node_and_client('-p', f'weights:={weights}', '-p',
                                    'trackmlp.lost_threshold:=0.0', '-p',
                                    'trackmlp.support_size:=4', '-p', 'trackmlp.adapt_steps:=2',

@@ -5,33 +5,20 @@
 from pathlib import Path
 
 from meta_tracker_ros.core import build_tracker
-from meta_tracker_ros.core.models.trackmlp import TrackMLPArgs, TrackMLPInnerArgs, TrackMLPNet
 from meta_tracker_ros.core.types import Box, BoxError, TrackState
 from meta_tracker_ros.core.weights import save_weights, WeightsError
 import numpy as np
 import pytest
 import torch
+from tracker_helpers import moving_target_frames, small_trackmlp_weights
 
 
-def _weights(tmp_path: Path, tracker: str = 'trackmlp') -> Path:
-    torch.manual_seed(0)
-    net = TrackMLPNet(TrackMLPArgs(channels=8, generator_hidden=16), TrackMLPInnerArgs(lr=1e-2))
-    return save_weights(tmp_path / f'{tracker}.safetensors', net.state_dict(), tracker=tracker,
-                        model_args=net.model_args())
+def _weights(tmp_path: Path) -> Path:
+    return small_trackmlp_weights(tmp_path / 'trackmlp.safetensors', inner_lr=1e-2)
 
 
-def _frames(n=6, size=(240, 320)):
-    rng = np.random.default_rng(5)
-    bg = rng.integers(0, 120, (*size, 3), dtype=np.uint8)
-    target = rng.integers(120, 255, (40, 50, 3), dtype=np.uint8)
-    frames, boxes = [], []
-    for i in range(n):
-        img = bg.copy()
-        x, y = 100 + 3 * i, 80 + 2 * i
-        img[y:y + 40, x:x + 50] = target
-        frames.append(img)
-        boxes.append(Box(x, y, 50, 40))
-    return frames, boxes
+def _frames(n=6):
+    return moving_target_frames(n)
 
 
 @pytest.mark.parametrize('name', ['trackmlp', 'trackmlp_rect', 'trackmlp_noadapt'])

@@ -128,15 +128,20 @@ def build_detector(cfg: TrainConfig) -> tuple[MAMLDetectorNet, dict[str, Any]]:
     head = cfg.family.split('_')[0]
     net = MAMLDetectorNet(DetectorArgs.from_dict({'head': head, **cfg.model}), inner)
     if cfg.init_from:
-        tensors, meta = load_weights(cfg.init_from, accept=cfg.family)
-        if meta.model_args != net.model_args():
-            raise ValueError(f'{cfg.init_from} has model args {meta.model_args}, the config '
-                             f'asks for {net.model_args()}')
-        load_state_strict(net, tensors, cfg.init_from)
-        return net, {'training_config': meta.training_config, 'info': meta.info}
+        return net, load_init_from(net, cfg)
     if cfg.pretrained == 'imagenet':
         net.detector.load_imagenet()
     return net, {}
+
+
+def load_init_from(net: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
+    """Load cfg.init_from (of cfg.family, the same model arguments); its parent metadata."""
+    tensors, meta = load_weights(cfg.init_from, accept=cfg.family)
+    if meta.model_args != net.model_args():
+        raise ValueError(f'{cfg.init_from} has model args {meta.model_args}, the config '
+                         f'asks for {net.model_args()}')
+    load_state_strict(net, tensors, cfg.init_from)
+    return {'training_config': meta.training_config, 'info': meta.info}
 
 
 def detector_train_mode(net: MAMLDetectorNet) -> list[nn.Parameter]:

@@ -25,11 +25,11 @@ import cv2
 from meta_tracker_ros.core.meta.maml import functional
 from meta_tracker_ros.core.models.trackmlp import TrackMLPArgs, TrackMLPInnerArgs, TrackMLPNet
 from meta_tracker_ros.core.ops.crops import context_size, crop_square, mean_color
-from meta_tracker_ros.core.weights import load_state_strict, load_weights
 import numpy as np
 import torch
 from torch import nn
 from training.config import TrainConfig
+from training.detector import load_init_from
 from training.samplers import _photometric, _visible_frames, Augment
 
 
@@ -156,12 +156,7 @@ def build_trackmlp(cfg: TrainConfig) -> tuple[TrackMLPNet, dict[str, Any]]:
     net = TrackMLPNet(TrackMLPArgs.from_dict(cfg.model),
                       TrackMLPInnerArgs(lr=cfg.inner_lr, steps=cfg.inner_steps))
     if cfg.init_from:
-        tensors, meta = load_weights(cfg.init_from, accept='trackmlp')
-        if meta.model_args != net.model_args():
-            raise ValueError(f'{cfg.init_from} has model args {meta.model_args}, the config '
-                             f'asks for {net.model_args()}')
-        load_state_strict(net, tensors, cfg.init_from)
-        return net, {'training_config': meta.training_config, 'info': meta.info}
+        return net, load_init_from(net, cfg)
     if cfg.pretrained == 'imagenet':
         net.model.load_imagenet()
     return net, {}

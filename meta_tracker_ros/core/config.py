@@ -28,6 +28,11 @@ def param(default: Any, help: str, *, min: float | None = None,  # noqa: A002
         default=default, metadata={'help': help, 'min': min, 'max': max, 'choices': choices})
 
 
+def with_default(cls: type, name: str, value: Any) -> Any:
+    """Return cls's field `name` (its help and range) with another default, for a subclass."""
+    return dataclasses.field(default=value, metadata=cls.__dataclass_fields__[name].metadata)
+
+
 @dataclasses.dataclass(frozen=True)
 class FieldInfo:
     name: str

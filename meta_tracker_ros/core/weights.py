@@ -16,7 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 import platform
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 FORMAT = 'meta_tracker_ros.weights'
 FORMAT_VERSION = 1
@@ -140,3 +140,23 @@ def load_state_strict(module: Any, tensors: Mapping[str, Any], path: str | Path)
         if v.is_floating_point() and not bool(v.isfinite().all()):
             raise WeightsError(f'{path}: tensor {k} contains NaN or Inf')
     module.load_state_dict(tensors, strict=True)
+
+
+def load_model(path: str | Path | None, family: str,
+               build: Callable[[Mapping[str, Any]], Any], owner: str) -> Any:
+    """
+    Build a family's network from a weights file's model arguments and load its tensors.
+
+    build(model_args) makes the module (e.g. MAMLDetectorNet.from_args); its TypeError or
+    ValueError, a missing path, a file of another family and tensors that do not fit all
+    become a WeightsError naming the file (owner: who asked, for the message).
+    """
+    if path is None:
+        raise WeightsError(f'{owner} needs a weights file')
+    tensors, meta = load_weights(path, accept=family)
+    try:
+        net = build(meta.model_args)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f'{path}: bad model arguments: {exc}') from exc
+    load_state_strict(net, tensors, path)
+    return net

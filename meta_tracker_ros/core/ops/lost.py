@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import math
 import statistics
 
+from meta_tracker_ros.core.config import param, TrackerConfig
 import numpy as np
 
 # Tracked peaks needed before the relative test applies (only the floor before that).
@@ -166,3 +167,35 @@ class Redetection:
         size = lost_search_size(base, lost_frames, self.patience, self.step, self.largest,
                                 stride)
         return size, self.window if lost_frames <= self.patience else self.lost_window
+
+
+@dataclass(frozen=True)
+class LostConfig(TrackerConfig):
+    """The lost_* options a tracker config shares: the lost test and the re-detection search."""
+
+    lost_threshold: float = param(0.2, 'absolute floor of the lost test (core.ops.lost; '
+                                  'calibrated by training/calibrate_lost.py)', min=0.0, max=1.0)
+    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
+                              'of the recent tracked peaks (and PSR below lost_psr); 0 = off',
+                              min=0.0, max=1.0)
+    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
+                            'ratio below this', min=0.0, max=1000.0)
+    lost_history: int = param(30, 'tracked peaks in the running median', min=1, max=10000)
+    lost_patience: int = param(5, 'lost frames searched like tracked ones before the search '
+                               'widens', min=0, max=1000)
+    lost_search_step: int = param(64, 'search image growth per lost frame after '
+                                  'lost_patience (pixels)', min=0, max=512)
+    lost_search_max: int = param(519, 'largest search image while lost (pixels)',
+                                 min=255, max=2048)
+    lost_window_influence: float = param(0.1, 'cosine window weight while lost',
+                                         min=0.0, max=1.0)
+
+    def lost_state(self) -> LostState:
+        """Return a fresh lost state with this config's criterion."""
+        return LostState(LostCriterion(self.lost_threshold, self.lost_ratio, self.lost_psr,
+                                       self.lost_history))
+
+    def redetection(self, window_influence: float) -> Redetection:
+        """Return the re-detection plan, from the tracking window weight window_influence."""
+        return Redetection(self.lost_patience, self.lost_search_step, self.lost_search_max,
+                           window_influence, self.lost_window_influence)

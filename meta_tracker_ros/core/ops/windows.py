@@ -49,3 +49,32 @@ def peak_offset(scores: np.ndarray) -> tuple[float, float]:
     h, w = scores.shape
     iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return float(ix - (w - 1) / 2.0), float(iy - (h - 1) / 2.0)
+
+
+def shape_penalised(scores: np.ndarray, widths: np.ndarray, heights: np.ndarray,
+                    target_wh: tuple[float, float], penalty_k: float, window: np.ndarray,
+                    influence: float) -> tuple[int, np.ndarray]:
+    """
+    Apply SiamRPN's post-processing to candidate boxes: shape penalty, then a cosine window.
+
+    scores, widths, heights (image pixels) and window: one value per candidate (flat). The
+    penalty exp(-(r * s - 1) * penalty_k) punishes a change of size s and of aspect r from
+    the target's (w, h). Returns the flat index of the best windowed candidate and the
+    penalised scores (the size interpolation rate of SiamRPN uses the chosen one's).
+    """
+    tw, th = target_wh
+
+    def change(r):
+        return np.maximum(r, 1.0 / r)
+
+    def size(a, b):
+        p = (a + b) * 0.5
+        return np.sqrt((a + p) * (b + p))
+
+    w = np.maximum(widths, 1e-3)
+    h = np.maximum(heights, 1e-3)
+    s_c = change(size(w, h) / size(tw, th))
+    r_c = change((tw / th) / (w / h))
+    penalised = np.exp(-(r_c * s_c - 1.0) * penalty_k) * scores
+    windowed = penalised * (1.0 - influence) + window * influence
+    return int(np.argmax(windowed)), penalised

@@ -28,21 +28,20 @@ Online updates adapt only the heads, so each support region is kept as its branc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meta_tracker_ros.core.config import param, TrackerConfig
+from meta_tracker_ros.core.config import param, with_default
 from meta_tracker_ros.core.meta.maml import functional
 from meta_tracker_ros.core.models.maml_detector import MAMLDetectorNet
 from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
                                              crop_to_tensor_layout, mean_color)
-from meta_tracker_ros.core.ops.lost import (LostCriterion, LostState, peak_to_sidelobe,
-                                            Redetection)
-from meta_tracker_ros.core.ops.windows import cosine_window
+from meta_tracker_ros.core.ops.lost import LostConfig, peak_to_sidelobe
+from meta_tracker_ros.core.ops.windows import cosine_window, shape_penalised
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
-from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
+from meta_tracker_ros.core.weights import load_model
 import numpy as np
 import torch
 
@@ -50,7 +49,7 @@ FAMILIES = ('retina_maml', 'fcos_maml')
 
 
 @dataclass(frozen=True)
-class MAMLDetectorConfig(TrackerConfig):
+class MAMLDetectorConfig(LostConfig):
     """Algorithm 1's hyperparameters (section 4.3), SiamRPN's post-processing, the lost state."""
 
     context: float = param(0.5, 'context margin around the target (SiamFC); the search region '
@@ -83,22 +82,6 @@ class MAMLDetectorConfig(TrackerConfig):
                              min=0.01, max=1.0)
     max_scale: float = param(5.0, 'largest target size relative to the initial one',
                              min=1.0, max=100.0)
-    lost_threshold: float = param(0.2, 'absolute floor of the lost test (core.ops.lost; '
-                                  'calibrated by training/calibrate_lost.py)', min=0.0, max=1.0)
-    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
-                              'of the recent tracked peaks (and PSR below lost_psr); 0 = off',
-                              min=0.0, max=1.0)
-    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
-                            'ratio below this', min=0.0, max=1000.0)
-    lost_history: int = param(30, 'tracked peaks in the running median', min=1, max=10000)
-    lost_patience: int = param(5, 'lost frames searched like tracked ones before the search '
-                               'widens', min=0, max=1000)
-    lost_search_step: int = param(64, 'search image growth per lost frame after '
-                                  'lost_patience (pixels)', min=0, max=512)
-    lost_search_max: int = param(519, 'largest search image while lost (pixels)',
-                                 min=263, max=2048)
-    lost_window_influence: float = param(0.1, 'cosine window weight while lost',
-                                         min=0.0, max=1.0)
 
 
 class MAMLDetectorTracker:
@@ -109,23 +92,14 @@ class MAMLDetectorTracker:
 
     def __init__(self, *, config: MAMLDetectorConfig, weights: Path | None,
                  device: str = 'cpu') -> None:
-        if weights is None:
-            raise WeightsError(f'{type(self).__name__} needs a weights file')
-        tensors, meta = load_weights(weights, accept=self.family)
-        try:
-            net = MAMLDetectorNet.from_args(meta.model_args)
-        except (TypeError, ValueError) as exc:
-            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
-        load_state_strict(net, tensors, weights)
+        net = load_model(weights, self.family, MAMLDetectorNet.from_args, type(self).__name__)
         self.config = config
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.det = self.net.detector
         self._size = self.det.args.input_size
         self._names = self.net.adapted_names(config.adapt)
-        self._redetect = Redetection(config.lost_patience, config.lost_search_step,
-                                     config.lost_search_max, config.window_influence,
-                                     config.lost_window_influence)
+        self._redetect = config.redetection(config.window_influence)
         self._windows: dict[int, np.ndarray] = {}
         self._reset_state()
 
@@ -195,8 +169,7 @@ class MAMLDetectorTracker:
         self._fast: dict[str, torch.Tensor] | None = None
         self._support: list[tuple[torch.Tensor, np.ndarray]] = []
         self._t = 0
-        self._lost = LostState(LostCriterion(self.config.lost_threshold, self.config.lost_ratio,
-                                             self.config.lost_psr, self.config.lost_history))
+        self._lost = self.config.lost_state()
         self.last_psr = float('nan')
         self.updates = 0
         self._state = TrackState.IDLE
@@ -241,26 +214,12 @@ class MAMLDetectorTracker:
                 influence: float) -> tuple[int, np.ndarray]:
         """Apply SiamRPN's shape penalty and cosine window; return the best box's flat index."""
         b = boxes.reshape(4, -1)
-        w = np.maximum(b[2] - b[0], 1e-3) * pixel
-        h = np.maximum(b[3] - b[1], 1e-3) * pixel
-        tw, th = self._wh
-
-        def change(r):
-            return np.maximum(r, 1.0 / r)
-
-        def sz(a, c):
-            p = (a + c) * 0.5
-            return np.sqrt((a + p) * (c + p))
-
-        s_c = change(sz(w, h) / sz(tw, th))
-        r_c = change((tw / th) / (w / h))
-        penalty = np.exp(-(r_c * s_c - 1.0) * self.config.penalty_k)
-        penalised = penalty * scores.reshape(-1)
         n = scores.shape[0]
         if n not in self._windows:
             self._windows[n] = cosine_window(n).reshape(-1)
-        windowed = penalised * (1.0 - influence) + self._windows[n] * influence
-        return int(np.argmax(windowed)), penalised
+        return shape_penalised(scores.reshape(-1), (b[2] - b[0]) * pixel, (b[3] - b[1]) * pixel,
+                               tuple(self._wh), self.config.penalty_k, self._windows[n],
+                               influence)
 
     def _move(self, box: np.ndarray, pixel: float, size: int, penalised: float,
               shape: tuple[int, ...]) -> np.ndarray:
@@ -303,8 +262,7 @@ class MAMLDetectorTracker:
 
 
 def _default(name: str, value: object) -> Any:
-    """Return MAMLDetectorConfig's field `name` (help, range) with another default."""
-    return field(default=value, metadata=MAMLDetectorConfig.__dataclass_fields__[name].metadata)
+    return with_default(MAMLDetectorConfig, name, value)
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-from meta_tracker_ros.core.config import param, TrackerConfig
+from meta_tracker_ros.core.config import param, with_default
 from meta_tracker_ros.core.meta.maml import functional
 from meta_tracker_ros.core.models.trackmlp import TrackMLPNet
 from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
                                              crop_to_tensor_layout, mean_color)
-from meta_tracker_ros.core.ops.lost import (LostCriterion, LostState, peak_to_sidelobe,
-                                            Redetection)
-from meta_tracker_ros.core.ops.windows import cosine_window
+from meta_tracker_ros.core.ops.lost import LostConfig, peak_to_sidelobe
+from meta_tracker_ros.core.ops.windows import cosine_window, shape_penalised
 from meta_tracker_ros.core.registry import register_tracker
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
-from meta_tracker_ros.core.weights import load_state_strict, load_weights, WeightsError
+from meta_tracker_ros.core.weights import load_model
 import numpy as np
 import torch
 
@@ -44,7 +43,7 @@ MASK_LABELS = ('generated', 'rect', 'none')
 
 
 @dataclass(frozen=True)
-class TrackMLPConfig(TrackerConfig):
+class TrackMLPConfig(LostConfig):
     """First-frame adaptation (paper 003, section IV), SiamMask's tracking, the lost state."""
 
     context: float = param(0.5, 'context margin around the target (SiamFC)', min=0.0, max=4.0)
@@ -70,22 +69,7 @@ class TrackMLPConfig(TrackerConfig):
                              min=0.01, max=1.0)
     max_scale: float = param(5.0, 'largest target size relative to the initial one',
                              min=1.0, max=100.0)
-    lost_threshold: float = param(0.2, 'absolute floor of the lost test (core.ops.lost)',
-                                  min=0.0, max=1.0)
-    lost_ratio: float = param(0.0, 'relative lost test: peak below lost_ratio times the median '
-                              'of the recent tracked peaks (and PSR below lost_psr); 0 = off',
-                              min=0.0, max=1.0)
-    lost_psr: float = param(1000.0, 'the relative lost test also needs the peak-to-sidelobe '
-                            'ratio below this', min=0.0, max=1000.0)
-    lost_history: int = param(30, 'tracked peaks in the running median', min=1, max=10000)
-    lost_patience: int = param(5, 'lost frames searched like tracked ones before the search '
-                               'widens', min=0, max=1000)
-    lost_search_step: int = param(64, 'search region growth per lost frame after '
-                                  'lost_patience (pixels of a 255 region)', min=0, max=512)
-    lost_search_max: int = param(511, 'widest search region while lost (pixels of a 255 '
-                                 'region)', min=255, max=2048)
-    lost_window_influence: float = param(0.1, 'cosine window weight while lost',
-                                         min=0.0, max=1.0)
+    lost_search_max: int = with_default(LostConfig, 'lost_search_max', 511)
 
 
 class TrackMLPTracker:
@@ -96,23 +80,14 @@ class TrackMLPTracker:
 
     def __init__(self, *, config: TrackMLPConfig, weights: Path | None,
                  device: str = 'cpu') -> None:
-        if weights is None:
-            raise WeightsError(f'{type(self).__name__} needs a weights file')
-        tensors, meta = load_weights(weights, accept=self.family)
-        try:
-            net = TrackMLPNet.from_args(meta.model_args)
-        except (TypeError, ValueError) as exc:
-            raise WeightsError(f'{weights}: bad model arguments: {exc}') from exc
-        load_state_strict(net, tensors, weights)
+        net = load_model(weights, self.family, TrackMLPNet.from_args, type(self).__name__)
         self.config = config
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.model = net.model
         a = self.model.args
         self._ex, self._search = a.exemplar_size, a.search_size
-        self._redetect = Redetection(config.lost_patience, config.lost_search_step,
-                                     config.lost_search_max, config.window_influence,
-                                     config.lost_window_influence)
+        self._redetect = config.redetection(config.window_influence)
         n = self.model.output_size()
         self._window = np.tile(cosine_window(n)[None], (len(a.ratios), 1, 1)).reshape(-1)
         self._reset_state()
@@ -172,8 +147,7 @@ class TrackMLPTracker:
     def _reset_state(self) -> None:
         self._z: torch.Tensor | None = None
         self._fast = {n: t.detach() for n, t in self.net.inner.initial(self.model).items()}
-        self._lost = LostState(LostCriterion(self.config.lost_threshold, self.config.lost_ratio,
-                                             self.config.lost_psr, self.config.lost_history))
+        self._lost = self.config.lost_state()
         self.last_psr = float('nan')
         self._state = TrackState.IDLE
 
@@ -243,23 +217,10 @@ class TrackMLPTracker:
     def _choose(self, scores: np.ndarray, boxes: np.ndarray, scale: float,
                 influence: float) -> tuple[int, np.ndarray]:
         """Apply SiamRPN's shape penalty and cosine window; return the best anchor's index."""
-        w = np.maximum(boxes[..., 2] - boxes[..., 0], 1e-3) * scale
-        h = np.maximum(boxes[..., 3] - boxes[..., 1], 1e-3) * scale
-        tw, th = self._wh
-
-        def change(r):
-            return np.maximum(r, 1.0 / r)
-
-        def sz(a, b):
-            p = (a + b) * 0.5
-            return np.sqrt((a + p) * (b + p))
-
-        s_c = change(sz(w, h) / sz(tw, th))
-        r_c = change((tw / th) / (w / h))
-        penalty = np.exp(-(r_c * s_c - 1.0) * self.config.penalty_k)
-        penalised = (penalty * scores).reshape(-1)
-        windowed = penalised * (1.0 - influence) + self._window * influence
-        return int(np.argmax(windowed)), penalised
+        return shape_penalised(scores.reshape(-1), ((boxes[..., 2] - boxes[..., 0]) * scale)
+                               .reshape(-1), ((boxes[..., 3] - boxes[..., 1]) * scale)
+                               .reshape(-1), tuple(self._wh), self.config.penalty_k,
+                               self._window, influence)
 
     def _move(self, box: np.ndarray, scale: float, penalised: float,
               shape: tuple[int, ...]) -> None:
