@@ -1,7 +1,10 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Speed of Retina-MAML and FCOS-MAML on one CPU: first-frame adaptation and per-frame time.
+Speed of the MAML trackers on one CPU: first-frame adaptation and per-frame time.
+
+Retina-MAML and FCOS-MAML with and without online updates, TrackMLP with and without its
+first-frame adaptation (20 steps on 40 augmentations; the per-frame time includes the mask).
 
 Runs each (tracker, threads) over the first frames of a synth-test sequence at 640x480
 (rendered into memory before timing), with and without online updates, and prints the domain
@@ -10,7 +13,7 @@ steps), the per-frame median / mean / p90 / max milliseconds, the fps of the med
 mean time of the frames that ran an update. JSON report with versions, configs and weights.
 
     .venv/bin/python benchmarks/bench_maml_speed.py [--frames 300] [--threads 1 2] \
-        [--weights fcos_maml=FILE retina_maml=FILE] \
+        [--weights fcos_maml=FILE retina_maml=FILE trackmlp=FILE] \
         [--out benchmarks/results/bench_maml_speed.json]
 
 Without a weights file for a family (before its training), a randomly initialised detector
@@ -26,6 +29,7 @@ import sys
 import tempfile
 
 from meta_tracker_ros.core.models.maml_detector import DetectorArgs, InnerArgs, MAMLDetectorNet
+from meta_tracker_ros.core.models.trackmlp import TrackMLPArgs, TrackMLPInnerArgs, TrackMLPNet
 from meta_tracker_ros.core.weights import save_weights, sha256_file
 import torch
 
@@ -33,14 +37,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_mlt_speed import load_frames, time_tracker, write_report  # noqa: E402, I100
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ('fcos_maml', 'retina_maml')
+FAMILIES = ('fcos_maml', 'retina_maml', 'trackmlp')
+# Each family's trackers, timed in turn: the full one and its ablation without adaptation.
+VARIANTS = {'fcos_maml': ('fcos_maml', 'fcos_maml_noupdate'),
+            'retina_maml': ('retina_maml', 'retina_maml_noupdate'),
+            'trackmlp': ('trackmlp', 'trackmlp_noadapt')}
 
 
 def random_weights(folder: Path, family: str) -> Path:
-    """Write a randomly initialised detector of the training config's shapes (timing only)."""
+    """Write a randomly initialised network of the training config's shapes (timing only)."""
     torch.manual_seed(0)
-    net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=64, head_convs=1),
-                          InnerArgs())
+    if family == 'trackmlp':
+        net = TrackMLPNet(TrackMLPArgs(channels=64, generator_hidden=256), TrackMLPInnerArgs())
+    else:
+        net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=64,
+                                           head_convs=1), InnerArgs())
     return save_weights(folder / f'{family}_random.safetensors', net.state_dict(),
                         tracker=family, model_args=net.model_args(),
                         info={'note': 'random, for timing only'})
@@ -71,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             random = weights.parent == Path(tmp)
             config = {'lost_threshold': 0.0} if random else {}
             for threads in ns.threads:
-                for name in (family, f'{family}_noupdate'):
+                for name in VARIANTS[family]:
                     r = time_tracker(name, weights, frames, box, threads, config)
                     r.update(weights=str(weights) if not random else 'random',
                              weights_sha256=sha256_file(weights))

@@ -3,7 +3,7 @@
 """TrackMLP's model: heads and their targets, the mask-label generator, two-stage MAML."""
 
 from meta_tracker_ros.core.meta.maml import functional, InnerLoop
-from meta_tracker_ros.core.models.trackmlp import HEADS, TrackMLP, TrackMLPArgs
+from meta_tracker_ros.core.models.trackmlp import ADAPTED, TrackMLP, TrackMLPArgs
 import pytest
 import torch
 
@@ -77,7 +77,7 @@ def test_generator_prior_and_range(model):
 
 def test_two_stage_inner_loop_adapts_heads_and_trains_the_generator(model, batch):
     z, x, boxes, _ = batch
-    names = [h + '.*' for h in HEADS]
+    names = list(ADAPTED)
     positions = model.positive_positions(boxes)
 
     def support(fast, labels):

@@ -9,8 +9,10 @@ same video with their true masks. The inner loop (core/meta/maml.py, fixed step 
 paper's 0.001) takes `inner_steps` steps (the paper: one) on the three heads against the
 support's boxes and the mask labels g_zeta generates from them (eq. 7-8). The outer loss is
 the query's cls + loc + true-mask loss with the adapted heads (eq. 2); it trains the heads'
-initial weights and, through the second-order path of the step, the generator (eq. 10), and
-the backbone's body through the query and template features. The support's features are
+initial weights and, through the second-order path of the step, the generator (eq. 10) and
+the heads' correlation branches, and the backbone's body through the query and template
+features. The inner loop adapts each head's output layer (core.models.trackmlp.ADAPTED), as
+the tracker does online. The support's features are
 computed without a graph: the backbone is trained first-order (the paper's two stages).
 
 The whole batch is one module's forward (TrackMLPObjective), so DistributedDataParallel
@@ -134,8 +136,11 @@ class TrackMLPObjective(nn.Module):
             true = model.mask_labels(batch['query_masks'][e], qp)
             zs, zq = z.expand(len(xs), -1, -1, -1), z.expand(len(xq), -1, -1, -1)
 
-            def support_loss(fast, zs=zs, xs=xs, sp=sp, sb=sb, labels=labels):
-                return model.loss(functional(model, fast, zs, xs, sp), sb, labels)[0]
+            corr = model.correlations(zs, xs)        # once: the steps adapt what follows
+
+            def support_loss(fast, corr=corr, sp=sp, sb=sb, labels=labels):
+                out = functional(model, fast, positions=sp, corr=corr)
+                return model.loss(out, sb, labels)[0]
 
             def query_loss(fast, zq=zq, xq=xq, qp=qp, qb=qb, true=true):
                 return model.loss(functional(model, fast, zq, xq, qp), qb, true)[0]

@@ -28,7 +28,8 @@ from pathlib import Path
 import cv2
 from meta_tracker_ros.core.config import param, with_default
 from meta_tracker_ros.core.meta.maml import functional
-from meta_tracker_ros.core.models.trackmlp import TrackMLPNet
+from meta_tracker_ros.core.models.backbones import inference_graph
+from meta_tracker_ros.core.models.trackmlp import FeatureNet, TrackMLPNet
 from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_square,
                                              crop_to_tensor_layout, mean_color)
 from meta_tracker_ros.core.ops.lost import LostConfig, peak_to_sidelobe
@@ -47,6 +48,8 @@ class TrackMLPConfig(LostConfig):
     """First-frame adaptation (paper 003, section IV), SiamMask's tracking, the lost state."""
 
     context: float = param(0.5, 'context margin around the target (SiamFC)', min=0.0, max=4.0)
+    optimize: bool = param(True, 'run the backbone as a frozen TorchScript graph on a CPU '
+                           '(batch norm folded; 2-4x faster, the same network)')
     adapt_steps: int = param(20, 'inner steps on the first frame (the paper: 20)', min=0,
                              max=200)
     support_size: int = param(40, 'augmented copies of the first frame in the support set',
@@ -85,6 +88,9 @@ class TrackMLPTracker:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.model = net.model
+        self._features = self.model.features
+        if config.optimize and self.device.type == 'cpu':
+            self._features = inference_graph(FeatureNet(self.model), self.model.args.search_size)
         a = self.model.args
         self._ex, self._search = a.exemplar_size, a.search_size
         self._redetect = config.redetection(config.window_influence)
@@ -123,7 +129,7 @@ class TrackMLPTracker:
         crop = crop_square(image, self._center[0], self._center[1], s_x, self._search,
                            mean_color(image))
         with torch.no_grad():
-            x = self.model.features(self._tensor([crop]))
+            x = self._features(self._tensor([crop]))
             out = functional(self.model, self._fast, self._z, x, mask=False)
             scores = torch.sigmoid(out['cls'])[0].cpu().numpy()          # (A, n, n)
             boxes = self.model.decode(out['loc'])[0].cpu().numpy()       # (A, n, n, 4)
@@ -156,8 +162,8 @@ class TrackMLPTracker:
 
     def _template(self, crops: list[np.ndarray]) -> torch.Tensor:
         with torch.no_grad():
-            return self.model.template_features(self._tensor(
-                [np.ascontiguousarray(c) for c in crops]))
+            return self.model.crop_template(self._features(self._tensor(
+                [np.ascontiguousarray(c) for c in crops])))
 
     def _adapt(self, image: np.ndarray, box: Box, s_z: float, z: torch.Tensor,
                pad: tuple[float, float, float]) -> None:
@@ -190,7 +196,7 @@ class TrackMLPTracker:
         boxes_t = torch.tensor(boxes, dtype=torch.float32, device=self.device)
         zs = z[torch.tensor([int(f) for f in flips], device=self.device)]
         with torch.no_grad():
-            x = self.model.features(self._tensor(crops))
+            x = self._features(self._tensor(crops))
             positions = self.model.positive_positions(boxes_t)
             labels = None
             if cfg.mask_label == 'generated':
@@ -198,9 +204,12 @@ class TrackMLPTracker:
             elif cfg.mask_label == 'rect':
                 labels = self._rect_labels(self.model.box_labels(boxes_t, positions))
         model = self.model
+        with torch.no_grad():      # the adapted output layers come after these maps
+            corr = model.correlations(zs, x, labels is not None)
 
         def support_loss(fast: dict[str, torch.Tensor]) -> torch.Tensor:
-            out = functional(model, fast, zs, x, positions, labels is not None)
+            out = functional(model, fast, positions=positions, mask=labels is not None,
+                             corr=corr)
             return model.loss(out, boxes_t, labels)[0]
 
         self._fast = self.net.inner(support_loss, self._fast, steps=cfg.adapt_steps,
