@@ -93,16 +93,16 @@ def test_camera_killed_and_restarted_tracking_resumes(start, tmp_path):
             here=str(HERE), ns=ns, first=first, last=last)], stdout=subprocess.PIPE, text=True)
 
     cam = camera(0, 10)
-    assert cam.stdout.readline().strip() == 'published'
-    assert client.wait_until(lambda: _det(client, 9) is not None, 30), node.text()
-    track = client.by_stamp()[stamp_of(9)].detections[0].id
-    cam.send_signal(signal.SIGKILL)
-    cam.wait()
-    cam = camera(10, 20)
     try:
         assert cam.stdout.readline().strip() == 'published'
+        assert client.wait_until(lambda: _det(client, 9) is not None, 30), node.text()
+        track = client.by_stamp()[stamp_of(9)].detections[0].id
+        cam.send_signal(signal.SIGKILL)
+        cam.wait()
+        cam = camera(10, 20)
+        assert cam.stdout.readline().strip() == 'published'
         assert client.wait_until(lambda: _det(client, 19) is not None, 30), node.text()
-    finally:
+    finally:                     # a failed assertion must not leave a camera running
         cam.send_signal(signal.SIGKILL)
         cam.wait()
     assert client.by_stamp()[stamp_of(19)].detections[0].id == track
