@@ -352,9 +352,9 @@ class TrackMLP(nn.Module):
         Return cls + loc + mask losses against boxes (N, 4) and per-positive mask labels.
 
         mask_labels: (P, m, m) in [-1, 1] at `positive_positions(boxes)`, whose mask logits
-        out['mask'] holds (forward with those positions); None = no mask loss. generated: the
-        labels are g_zeta's (inner loop) rather than true masks (outer loop): the same
-        logistic loss of eq. 8, summed per pixel and averaged over positions.
+        out['mask'] holds (forward with those positions); None = no mask loss. The labels are
+        g_zeta's in the inner loop and the true masks in the outer loop: the same logistic
+        loss of eq. 8, summed per pixel and averaged over positions.
         """
         labels, deltas = self.targets(boxes)
         valid = labels >= 0

@@ -94,6 +94,7 @@ class TrackMLPTracker:
         a = self.model.args
         self._ex, self._search = a.exemplar_size, a.search_size
         self._redetect = config.redetection(config.window_influence)
+        self._centres = self.model.centres.cpu().numpy()
         n = self.model.output_size()
         self._window = np.tile(cosine_window(n)[None], (len(a.ratios), 1, 1)).reshape(-1)
         self._reset_state()
@@ -130,7 +131,10 @@ class TrackMLPTracker:
                            mean_color(image))
         with torch.no_grad():
             x = self._features(self._tensor([crop]))
-            out = functional(self.model, self._fast, self._z, x, mask=False)
+            # The hidden maps before the adapted output layers, computed once per frame: the
+            # mask's is added only when the frame is tracked (see _mask).
+            corr = self.model.correlations(self._z, x, mask=False)
+            out = functional(self.model, self._fast, mask=False, corr=corr)
             scores = torch.sigmoid(out['cls'])[0].cpu().numpy()          # (A, n, n)
             boxes = self.model.decode(out['loc'])[0].cpu().numpy()       # (A, n, n, 4)
         self.last_psr = peak_to_sidelobe(scores.max(axis=0))
@@ -143,7 +147,7 @@ class TrackMLPTracker:
         self._state = TrackState.TRACKING
         crop_center = self._center.copy()
         self._move(boxes[a, i, j], scale, float(penalised[best]), image.shape)
-        mask, angle = self._mask(x, int(i), int(j), crop_center, scale, image.shape)
+        mask, angle = self._mask(x, corr, int(i), int(j), crop_center, scale, image.shape)
         return TrackResult(self._box(), score, mask, self._state, angle)
 
     def reset(self) -> None:
@@ -243,16 +247,18 @@ class TrackMLPTracker:
         self._wh = np.clip(self._wh * (1.0 - lr) + wh * lr, self._base_wh * cfg.min_scale,
                            self._base_wh * cfg.max_scale)
 
-    def _mask(self, x: torch.Tensor, i: int, j: int, crop_center: np.ndarray, scale: float,
-              shape: tuple[int, ...]) -> tuple[np.ndarray, float | None]:
+    def _mask(self, x: torch.Tensor, corr: dict[str, torch.Tensor], i: int, j: int,
+              crop_center: np.ndarray, scale: float, shape: tuple[int, ...]
+              ) -> tuple[np.ndarray, float | None]:
         """Paste the chosen position's mask into the frame; fit the rotated box's angle."""
         m = self.model.args.mask_size
         with torch.no_grad():
             pos = torch.tensor([[0, i, j]], device=self.device)
-            logits = functional(self.model, self._fast, self._z, x, pos)['mask'][0]
+            corr = {**corr, 'mask_head': self.model.mask_head.correlate(self._z, x)}
+            logits = functional(self.model, self._fast, positions=pos, corr=corr)['mask'][0]
             prob = torch.sigmoid(logits).cpu().numpy().astype(np.float32)
         c = (self._search - 1) / 2.0
-        centres = self.model.centres.cpu().numpy()
+        centres = self._centres
         # The position's exemplar-sized window, in frame pixels.
         side = self._ex * scale
         ox = crop_center[0] + (centres[0, i, j] - c) * scale - side / 2
