@@ -13,7 +13,7 @@ import yaml
 
 # Tracker families training/ makes weights for: MLT (stages 1 and 2) and the MAML detectors
 # (training/detector.py, one stage).
-FAMILIES = ('mlt', 'retina_maml', 'fcos_maml', 'trackmlp')
+FAMILIES = ('mlt', 'retina_maml', 'fcos_maml', 'trackmlp', 'metacrest')
 
 
 class TrainConfigError(ValueError):
@@ -59,6 +59,9 @@ class TrainConfig:
     family 'trackmlp' (training/trackmlp.py): support (augmented search regions of the support
     frame), queries (search regions of other frames, with true masks), inner_steps and
     inner_lr (a fixed step, lr_mode 'fixed'); model: core.models.trackmlp.TrackMLPArgs keys.
+    family 'metacrest' (training/metacrest.py): inner_steps (T, the paper's 1) and inner_lr
+    (alpha's start) of Meta-SGD (lr_mode 'parameter'), max_gap the largest look-ahead delta
+    (the paper's 10); model: core.models.metacrest.MetaCRESTArgs keys.
     """
 
     stage: int
@@ -154,6 +157,9 @@ class TrainConfig:
                                           or self.queries < 1):
             raise TrainConfigError("trackmlp trains with method 'maml', lr_mode 'fixed' (the "
                                    "paper's fixed step) and queries >= 1")
+        if self.family == 'metacrest' and (self.method != 'maml' or self.lr_mode != 'parameter'):
+            raise TrainConfigError("metacrest trains with method 'maml' and lr_mode 'parameter' "
+                                   '(Meta-SGD: a learned rate per element)')
         if self.lr_mode not in LR_MODES:
             raise TrainConfigError(f'lr_mode must be one of {LR_MODES}, got {self.lr_mode!r}')
         if self.inner_steps < 1 or self.inner_lr <= 0 or self.zoom < 1.0 \

@@ -4,8 +4,8 @@
 Train a tracker's network: ``python -m training.train --config X.yaml [--config Y.yaml]``.
 
 Several --config files run one after the other (stage 1 then stage 2). The config's family
-chooses the model: MLT's matching network and meta-learner here, Retina-MAML's or FCOS-MAML's
-detector through training/detector.py, TrackMLP through training/trackmlp.py; the loop,
+chooses the model: MLT's matching network and meta-learner here, the other families through
+training/families.py (Retina-MAML's and FCOS-MAML's detector, TrackMLP, MetaCREST); the loop,
 checkpoints, logs and validation are shared. Each stage checkpoints into its run_dir every
 few minutes and resumes from there when started again; it logs scalars for TensorBoard
 (run_dir/tb) and as JSON lines (run_dir/log.jsonl), and writes a self-describing weights file
@@ -36,13 +36,10 @@ from tqdm import tqdm
 from training.bank import FeatureBank
 from training.config import TrainConfig
 from training.datasets import build_videos
-from training.detector import (build_detector, DetectionEpisodeSampler, detector_train_mode,
-                               DetectorObjective)
+from training.families import get_family
 from training.objectives import (episode_features, matching_objective, meta_objective,
                                  support_first)
 from training.samplers import Augment, CropMaker, EpisodeSampler, PairSampler
-from training.trackmlp import (build_trackmlp, trackmlp_train_mode, TrackMLPEpisodeSampler,
-                               TrackMLPObjective)
 from training.validation import (selection_score, validation_auc, validation_sequences,
                                  ValidationConfig)
 
@@ -192,30 +189,18 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    detector = cfg.family in ('retina_maml', 'fcos_maml')
-    trackmlp = cfg.family == 'trackmlp'
-    if trackmlp:
-        net, parent = build_trackmlp(cfg)
-    else:
-        net, parent = build_detector(cfg) if detector else build_model(cfg)
-    model_args = net.model_args() if detector or trackmlp else net.args.to_dict()
+    family = get_family(cfg.family)
+    net, parent = family.build(cfg) if family else build_model(cfg)
+    model_args = net.model_args() if family else net.args.to_dict()
     videos = build_videos(cfg.data, rank=d.rank, world=d.world, verbose=d.main)
     aug = Augment(**cfg.augment)
     rng = np.random.default_rng([cfg.seed, d.rank])
     bank = None
-    if trackmlp:
-        tm_episodes = TrackMLPEpisodeSampler(videos, net.model.args, aug, cfg.support,
-                                             cfg.queries, max_gap=cfg.max_gap)
+    if family:
+        sample = family.sampler(videos, net, aug, cfg)
 
         def sample_batch() -> dict[str, torch.Tensor]:
-            return collate([tm_episodes.sample(rng) for _ in range(cfg.batch_size)])
-    elif detector:
-        det_args = net.detector.args
-        episodes = DetectionEpisodeSampler(videos, det_args.input_size, aug, cfg.zoom,
-                                           max_gap=cfg.max_gap)
-
-        def sample_batch() -> dict[str, torch.Tensor]:
-            return collate([episodes.sample(rng) for _ in range(cfg.batch_size)])
+            return collate([sample(rng) for _ in range(cfg.batch_size)])
     elif cfg.stage == 1:
         args = net.args
         crops = CropMaker(args.exemplar_size, args.search_size, args.context)
@@ -245,10 +230,7 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
                 batch = support_first(net.matching, batch, cfg.support, cfg.exemplar_background)
             return batch
 
-    if trackmlp:
-        params = trackmlp_train_mode(net)
-    else:
-        params = detector_train_mode(net) if detector else set_train_mode(net, cfg)
+    params = family.train_mode(net) if family else set_train_mode(net, cfg)
     # L2-SP's theta_0: the trained parameters as the stage starts (before any resume).
     anchors = [p.detach().clone() for p in params] if cfg.l2_sp > 0 else []
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -314,9 +296,8 @@ def train_stage(cfg: TrainConfig, d: Dist) -> Path:
                   f'{best["step"]}; {time.monotonic() - t0:.0f} s)', flush=True)
         d.barrier()
 
-    if detector or trackmlp:
-        module: torch.nn.Module = (TrackMLPObjective(net) if trackmlp
-                                   else DetectorObjective(net, cfg.method))
+    if family:
+        module: torch.nn.Module = family.objective(net, cfg)
         wrapped = DistributedDataParallel(module) if d.world > 1 else module
 
         def objective(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:

@@ -158,7 +158,12 @@ class MAMLDetectorTracker:
             if cfg.online_update:
                 self._remember(feats, label, score, size)
                 if self._t % cfg.update_interval == 0 or self._distracted(scores, best):
-                    self._adapt(cfg.update_steps, self._names)
+                    try:
+                        self._adapt(cfg.update_steps, self._names)
+                    except FloatingPointError:
+                        # A step that diverged (a non-finite support loss) is dropped: the
+                        # track goes on with the weights it had.
+                        self.failed_updates += 1
         return TrackResult(self._box(), score, None, self._state)
 
     def reset(self) -> None:
@@ -172,6 +177,7 @@ class MAMLDetectorTracker:
         self._lost = self.config.lost_state()
         self.last_psr = float('nan')
         self.updates = 0
+        self.failed_updates = 0
         self._state = TrackState.IDLE
 
     def _side(self, w: float, h: float) -> float:
