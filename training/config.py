@@ -13,7 +13,7 @@ import yaml
 
 # Tracker families training/ makes weights for: MLT (stages 1 and 2) and the MAML detectors
 # (training/detector.py, one stage).
-FAMILIES = ('mlt', 'retina_maml', 'fcos_maml', 'trackmlp', 'metacrest')
+FAMILIES = ('mlt', 'retina_maml', 'fcos_maml', 'trackmlp', 'metacrest', 'metasdnet')
 
 
 class TrainConfigError(ValueError):
@@ -62,6 +62,10 @@ class TrainConfig:
     family 'metacrest' (training/metacrest.py): inner_steps (T, the paper's 1) and inner_lr
     (alpha's start) of Meta-SGD (lr_mode 'parameter'), max_gap the largest look-ahead delta
     (the paper's 10); model: core.models.metacrest.MetaCRESTArgs keys.
+    family 'metasdnet' (training/metasdnet.py): method 'maml' (MetaSDNet, lr_mode 'parameter')
+    or 'baseline' (the pyMDNet-k trackers' plain classifier), support (positive patches per
+    frame, 3x as many negatives), inner_steps, inner_lr, max_gap (the look-ahead delta);
+    model: core.models.metasdnet.MetaSDNetArgs keys.
     """
 
     stage: int
@@ -125,7 +129,7 @@ class TrainConfig:
         if self.bank_slots > 0 and (self.stage != 2 or self.bank_contexts < self.contexts):
             raise TrainConfigError('the feature bank is for stage 2 and needs bank_contexts >= '
                                    'contexts')
-        if self.support > self.contexts:
+        if self.family == 'mlt' and self.support > self.contexts:
             raise TrainConfigError("support (M) must not exceed contexts (M')")
         if not 0.0 <= self.exemplar_background <= 1.0:
             raise TrainConfigError(f'exemplar_background must be in [0, 1], got '
@@ -160,6 +164,9 @@ class TrainConfig:
         if self.family == 'metacrest' and (self.method != 'maml' or self.lr_mode != 'parameter'):
             raise TrainConfigError("metacrest trains with method 'maml' and lr_mode 'parameter' "
                                    '(Meta-SGD: a learned rate per element)')
+        if self.family == 'metasdnet' and self.method == 'maml' and self.lr_mode != 'parameter':
+            raise TrainConfigError("metasdnet's method 'maml' trains with lr_mode 'parameter' "
+                                   '(Meta-SGD); the pyMDNet baseline is method: baseline')
         if self.lr_mode not in LR_MODES:
             raise TrainConfigError(f'lr_mode must be one of {LR_MODES}, got {self.lr_mode!r}')
         if self.inner_steps < 1 or self.inner_lr <= 0 or self.zoom < 1.0 \

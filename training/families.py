@@ -65,8 +65,18 @@ def _metacrest() -> Family:
                   lambda net, cfg: MetaCRESTObjective(net))
 
 
+def _metasdnet() -> Family:
+    from training.metasdnet import (build_metasdnet, metasdnet_train_mode, MetaSDNetObjective,
+                                    PatchEpisodeSampler)
+
+    def sampler(videos, net, aug, cfg):
+        return PatchEpisodeSampler(videos, net.model.args, aug, cfg.support, cfg.max_gap).sample
+    return Family(build_metasdnet, metasdnet_train_mode, sampler,
+                  lambda net, cfg: MetaSDNetObjective(net, cfg.method))
+
+
 _MAKERS = {'retina_maml': _detector, 'fcos_maml': _detector, 'trackmlp': _trackmlp,
-           'metacrest': _metacrest}
+           'metacrest': _metacrest, 'metasdnet': _metasdnet}
 
 
 def get_family(name: str) -> Family | None:

@@ -5,7 +5,7 @@ Train a tracker's network: ``python -m training.train --config X.yaml [--config 
 
 Several --config files run one after the other (stage 1 then stage 2). The config's family
 chooses the model: MLT's matching network and meta-learner here, the other families through
-training/families.py (Retina-MAML's and FCOS-MAML's detector, TrackMLP, MetaCREST); the loop,
+training/families.py (the MAML detectors, TrackMLP, MetaCREST, MetaSDNet); the loop,
 checkpoints, logs and validation are shared. Each stage checkpoints into its run_dir every
 few minutes and resumes from there when started again; it logs scalars for TensorBoard
 (run_dir/tb) and as JSON lines (run_dir/log.jsonl), and writes a self-describing weights file
