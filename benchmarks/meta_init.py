@@ -7,7 +7,10 @@ For each tracker and each sequence's first frame: the loss of the model before t
 frame's training (B), after it (A), and on the next `lookahead` frames (LH: each cut around
 the previous frame's true box, the search a tracker right on the previous frame makes),
 with the wall-clock time of initialize() on this CPU (features, steps, everything).
-Correlation trackers (metacrest, crest_k) report CREST's loss (eq. 6), lower is better.
+Correlation trackers (metacrest, crest_k) report CREST's loss (eq. 6), lower is better;
+MDNet's (metasdnet, pymdnet_k) the accuracy on 32 positive and 96 negative patches of each
+frame (MDNet's sampling, around the frame's true box), higher is better (all-background is
+0.75).
 
     .venv/bin/python benchmarks/meta_init.py --trackers metacrest crest_01 crest_05 crest_10 \
         --dataset synth:synth-dev --sequences 25 [--set crest_05.crest_lr=0.01] \
@@ -61,10 +64,15 @@ def measure(tracker, seq, lookahead: int) -> dict[str, float] | None:
     t0 = time.perf_counter()
     tracker.initialize(image, box)
     init = time.perf_counter() - t0
-    before = tracker.loss_at(image, box, box, tracker.first_weights)
-    after = tracker.loss_at(image, box, box)
-    ahead = [tracker.loss_at(seq.load_image(i), Box(*seq.gt[i]), Box(*seq.gt[i - 1]))
-             for i in frames]
+    if hasattr(tracker, 'patch_metrics'):               # MDNet's: patch accuracy
+        def value(img, b, around, weights=None):
+            return tracker.patch_metrics(img, b, weights)['accuracy']
+    else:                                               # CREST's: eq. 6 on the response
+        def value(img, b, around, weights=None):
+            return tracker.loss_at(img, b, around, weights)
+    before = value(image, box, box, tracker.first_weights)
+    after = value(image, box, box)
+    ahead = [value(seq.load_image(i), Box(*seq.gt[i]), Box(*seq.gt[i - 1])) for i in frames]
     return {'B': before, 'A': after, 'LH': float(np.mean(ahead)), 'init_s': init}
 
 
