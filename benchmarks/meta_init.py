@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                           if len(v) > 1 else 0.0}
         report['trackers'][name] = {'config': tracker.config.to_dict(), 'weights':
                                     weights.get(name), 'summary': summary, 'per_sequence': rows}
-        print(f'{name:12s} B {summary["B"]["mean"]:.3f}  A {summary["A"]["mean"]:.3f} '
-              f'({summary["A"]["se"]:.3f})  LH {summary["LH"]["mean"]:.3f} '
-              f'({summary["LH"]["se"]:.3f})  init {summary["init_s"]["mean"] * 1000:.0f} ms  '
+        print(f'{name:12s} B {summary["B"]["mean"]:.4f}  A {summary["A"]["mean"]:.4f} '
+              f'({summary["A"]["se"]:.4f})  LH {summary["LH"]["mean"]:.4f} '
+              f'({summary["LH"]["se"]:.4f})  init {summary["init_s"]["mean"] * 1000:.0f} ms  '
               f'[{len(rows)} sequences]', flush=True)
     if ns.out:
         ns.out.parent.mkdir(parents=True, exist_ok=True)

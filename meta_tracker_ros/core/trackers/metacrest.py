@@ -67,8 +67,8 @@ class MetaCRESTConfig(LostConfig):
                                  max=10000)
     update_steps: int = param(2, 'gradient steps per online update (the paper: 2)', min=1,
                               max=100)
-    update_lr: float = param(2e-4, 'fixed learning rate of the online updates', min=0.0,
-                             max=10.0)
+    update_lr: float = param(0.005, 'fixed learning rate of the online updates (half of '
+                             "CREST-k's first-frame rate)", min=0.0, max=10.0)
     update_threshold: float = param(0.3, 'peak a tracked frame needs to join the memory',
                                     min=0.0, max=1.0)
     memory: int = param(10, 'frames kept for the online updates (the first always)', min=1,
@@ -84,9 +84,9 @@ class CRESTConfig(MetaCRESTConfig):
     """CREST-k: PCA and a zero filter trained by crest_steps fixed-rate steps."""
 
     crest_steps: int = param(5, 'gradient steps on the first frame (CREST-k)', min=1, max=200)
-    crest_lr: float = param(2e-4, "CREST-k's fixed first-frame learning rate (the best "
-                            'CREST-05 look-ahead loss on synth-dev, benchmarks/meta_init.py)',
-                            min=1e-6, max=10.0)
+    crest_lr: float = param(0.01, "CREST-k's fixed first-frame learning rate (the largest "
+                            'stable one on synth-dev, benchmarks/meta_init.py)', min=1e-6,
+                            max=10.0)
 
 
 class _CorrelationTracker:
