@@ -210,24 +210,44 @@ def test_switch_tracker_at_runtime(node_and_client):
     assert _iou_at(client, scene, 9) > 0.6
 
 
-@pytest.mark.parametrize('family', ['fcos_maml', 'retina_maml'])
-def test_maml_detector_in_the_node(node_and_client, tmp_path, family):
-    # A small detector the test makes (the committed weights are trained separately): the
-    # node runs it over Fast DDS (init, track, lost, re-init) and refuses bad input while
-    # keeping its track.
+# Each meta-learned family and the family whose weights file it must refuse.
+OTHER_FAMILY = {'fcos_maml': 'retina_maml', 'retina_maml': 'fcos_maml',
+                'metacrest': 'metasdnet', 'metasdnet': 'metacrest'}
+
+
+def _small_net(family: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    if family == 'metacrest':
+        from meta_tracker_ros.core.models.metacrest import (MetaCRESTArgs, MetaCRESTInnerArgs,
+                                                            MetaCRESTNet)
+        return MetaCRESTNet(MetaCRESTArgs(channels=4, input_size=127),
+                            MetaCRESTInnerArgs(lr=1e-2))
+    if family == 'metasdnet':
+        from meta_tracker_ros.core.models.metasdnet import (MetaSDNetArgs, MetaSDNetInnerArgs,
+                                                            MetaSDNetNet)
+        return MetaSDNetNet(MetaSDNetArgs(hidden=16, roi=3, input_size=127),
+                            MetaSDNetInnerArgs(lr=1e-2))
     from meta_tracker_ros.core.models.maml_detector import (DetectorArgs, InnerArgs,
                                                             MAMLDetectorNet)
-    torch.manual_seed(0)
-    net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=8, input_size=135),
-                          InnerArgs(lr=1e-2))
+    return MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=8, input_size=135),
+                           InnerArgs(lr=1e-2))
+
+
+@pytest.mark.parametrize('family', sorted(OTHER_FAMILY))
+def test_meta_learned_tracker_in_the_node(node_and_client, tmp_path, family):
+    # A small network the test makes (the committed weights are trained separately): the
+    # node runs it over Fast DDS (init, track, lost, re-init) and refuses bad input while
+    # keeping its track.
+    net = _small_net(family)
     weights = save_weights(tmp_path / f'{family}.safetensors', net.state_dict(),
                            tracker=family, model_args=net.model_args())
-    other_family = 'retina_maml' if family == 'fcos_maml' else 'fcos_maml'
+    other_family = OTHER_FAMILY[family]
     other = save_weights(tmp_path / 'other.safetensors', net.state_dict(), tracker=other_family,
                          model_args=net.model_args())
+    extra = ['-p', f'{family}.min_score:=0.0'] if family.endswith('_maml') else []
     node, client = node_and_client('-p', f'weights:={weights}',
-                                   '-p', f'{family}.lost_threshold:=0.0',
-                                   '-p', f'{family}.min_score:=0.0', tracker=family)
+                                   '-p', f'{family}.lost_threshold:=0.0', *extra,
+                                   tracker=family)
     scene = Scene()
     client.publish_init(scene.box(0), 0)
     _play(client, scene, 6)
