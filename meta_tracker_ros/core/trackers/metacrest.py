@@ -48,7 +48,16 @@ import torch
 
 @dataclass(frozen=True)
 class MetaCRESTConfig(LostConfig):
-    """The correlation tracker's search, updates and lost state."""
+    """
+    The correlation tracker's search, updates and lost state.
+
+    The lost defaults are provisional, not yet calibrated (training/calibrate_lost.py): the
+    shared floor 0.2 reported CREST-01's tracked frames lost (its peaks lie near 0.15), so
+    the floor is off and a peak under half the median of the track's recent peaks is lost.
+    """
+
+    lost_threshold: float = with_default(LostConfig, 'lost_threshold', 0.0)
+    lost_ratio: float = with_default(LostConfig, 'lost_ratio', 0.5)
 
     init_steps: int = param(1, 'meta-learned steps on the first frame (MetaCREST-01: 1)',
                             min=0, max=100)
