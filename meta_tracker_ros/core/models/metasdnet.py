@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from meta_tracker_ros.core.config import strict_args
 from meta_tracker_ros.core.meta.maml import InnerLoop
-from meta_tracker_ros.core.models.backbones import MobileNetV2Cut
+from meta_tracker_ros.core.models.backbones import FrozenCNN
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -60,16 +60,12 @@ class MetaSDNetArgs:
         return asdict(self)
 
 
-class MetaSDNet(nn.Module):
+class MetaSDNet(FrozenCNN):
     """Frozen CNN + RoI-aligned patch features + fc4-6."""
 
     def __init__(self, args: MetaSDNetArgs) -> None:
-        super().__init__()
+        super().__init__(args.cut)
         self.args = args
-        self.backbone = MobileNetV2Cut(cut=args.cut)
-        self.stride = self.backbone.stride
-        for p in self.backbone.parameters():
-            p.requires_grad_(False)
         width = self.backbone.out_channels * args.roi * args.roi
         self.fc4 = nn.Linear(width, args.hidden)
         self.fc5 = nn.Linear(args.hidden, args.hidden)
@@ -80,20 +76,6 @@ class MetaSDNet(nn.Module):
     @classmethod
     def from_args(cls, values: Mapping[str, Any]) -> MetaSDNet:
         return cls(MetaSDNetArgs.from_dict(values))
-
-    def train(self, mode: bool = True) -> MetaSDNet:
-        super().train(mode)
-        self.backbone.eval()
-        return self
-
-    def load_imagenet(self, path: str | None = None) -> None:
-        """Initialise the CNN from the ImageNet MobileNetV2 checkpoint."""
-        self.backbone.load_imagenet(path)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """Run the frozen CNN (no graph): images (N, 3, S, S) in [0, 255] -> (N, C, h, w)."""
-        with torch.no_grad():
-            return self.backbone(images)
 
     def patches(self, feats: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         """
