@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 import importlib
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from meta_tracker_ros.core.config import ConfigError, TrackerConfig
+from meta_tracker_ros.core.config import ConfigError, TrackerConfig, with_default
 from meta_tracker_ros.core.paths import find_weights
 from meta_tracker_ros.core.tracker import Tracker
 
@@ -49,6 +50,32 @@ def register_tracker(name: str, *, config: type[TrackerConfig], needs_weights: b
         return cls
 
     return deco
+
+
+def register_variant(name: str, tracker: type, base_config: type[TrackerConfig],
+                     defaults: Mapping[str, Any], doc: str, *, needs_weights: bool = True,
+                     default_weights: str | None = None) -> type:
+    """
+    Register a variant of a tracker class: the same class with other config defaults.
+
+    The variant's config is a frozen subclass of base_config whose fields in `defaults` keep
+    their help and range with the new default (core.config.with_default), so the node's
+    parameters and the docs show the variant's own values; the tracker is a subclass of
+    `tracker` with its own registry name. Returns the new tracker class.
+    """
+    stem = ''.join(part.capitalize() for part in name.split('_'))
+    module = tracker.__module__
+    attrs: dict[str, Any] = {'__doc__': f'{doc} (config)', '__module__': module,
+                             '__annotations__': {}}
+    for field, value in defaults.items():
+        if field not in base_config.__dataclass_fields__:
+            raise ValueError(f'{name}: {base_config.__name__} has no field {field!r}')
+        attrs['__annotations__'][field] = base_config.__dataclass_fields__[field].type
+        attrs[field] = with_default(base_config, field, value)
+    config = dataclasses.dataclass(frozen=True)(type(f'{stem}Config', (base_config,), attrs))
+    cls = type(f'{stem}Tracker', (tracker,), {'__doc__': doc, '__module__': module})
+    return register_tracker(name, config=config, needs_weights=needs_weights,
+                            default_weights=default_weights)(cls)
 
 
 def _load_all() -> None:

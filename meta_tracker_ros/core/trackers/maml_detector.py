@@ -39,7 +39,7 @@ from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_squ
                                              crop_to_tensor_layout, mean_color)
 from meta_tracker_ros.core.ops.lost import LostConfig, peak_to_sidelobe
 from meta_tracker_ros.core.ops.windows import cosine_window, shape_penalised
-from meta_tracker_ros.core.registry import register_tracker
+from meta_tracker_ros.core.registry import register_tracker, register_variant
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
 from meta_tracker_ros.core.weights import load_model
 import numpy as np
@@ -311,20 +311,14 @@ class FCOSMAMLConfig(MAMLDetectorConfig):
 def _variants(family: str, base: type[MAMLDetectorConfig], tracker: type[MAMLDetectorTracker]
               ) -> None:
     """Register Table 3's variants of a family: no online update, online update of cls only."""
-    no_update = dataclass(frozen=True)(type(f'{tracker.__name__}NoUpdateConfig', (base,), {
-        '__doc__': f'{family} without online updates: the first frame adapts it, nothing else.',
-        '__annotations__': {'online_update': 'bool'},
-        'online_update': _default('online_update', False), '__module__': __name__}))
-    cls_only = dataclass(frozen=True)(type(f'{tracker.__name__}UpdateClsConfig', (base,), {
-        '__doc__': f'{family} whose online updates adapt the classification head only.',
-        '__annotations__': {'adapt': 'str'},
-        'adapt': _default('adapt', 'cls'), '__module__': __name__}))
-    for suffix, cfg, what in (('noupdate', no_update, 'without online updates'),
-                              ('updatecls', cls_only, 'updating the classification head only')):
-        register_tracker(f'{family}_{suffix}', config=cfg, needs_weights=True,
-                         default_weights=f'{family}.safetensors')(
-            type(f'{tracker.__name__}_{suffix}', (tracker,), {
-                '__doc__': f'{family} {what} (Table 3).', '__module__': __name__}))
+    for suffix, defaults, what in (
+            ('noupdate', {'online_update': False}, 'without online updates: the first frame '
+             'adapts it, nothing else'),
+            ('updatecls', {'adapt': 'cls'}, 'whose online updates adapt the classification '
+             'head only')):
+        register_variant(f'{family}_{suffix}', tracker, base, defaults,
+                         f'{family} {what} (Table 3).',
+                         default_weights=f'{family}.safetensors')
 
 
 @register_tracker('retina_maml', config=RetinaMAMLConfig, needs_weights=True,

@@ -39,7 +39,7 @@ from meta_tracker_ros.core.ops.crops import (check_image, context_size, crop_squ
                                              crop_to_tensor_layout, mean_color)
 from meta_tracker_ros.core.ops.lost import LostConfig, peak_to_sidelobe
 from meta_tracker_ros.core.ops.windows import apply_window, cosine_window, upsample
-from meta_tracker_ros.core.registry import register_tracker
+from meta_tracker_ros.core.registry import register_tracker, register_variant
 from meta_tracker_ros.core.types import Box, TrackResult, TrackState
 from meta_tracker_ros.core.weights import load_model, WeightsError
 import numpy as np
@@ -327,12 +327,6 @@ class CRESTTracker(_CorrelationTracker):
 
 
 for _k in (1, 5, 10):
-    register_tracker(f'crest_{_k:02d}', config=dataclass(frozen=True)(type(
-        f'CREST{_k:02d}Config', (CRESTConfig,), {
-            '__doc__': f'CREST-{_k:02d}: {_k} first-frame step(s).',
-            '__annotations__': {'crest_steps': 'int'},
-            'crest_steps': with_default(CRESTConfig, 'crest_steps', _k),
-            '__module__': __name__})))(
-        type(f'CREST{_k:02d}Tracker', (CRESTTracker,), {
-            '__doc__': f'CREST-{_k:02d}: PCA, a zero filter, {_k} fixed-rate step(s) on the '
-                       f'first frame (paper 001, Table 2).', '__module__': __name__}))
+    register_variant(f'crest_{_k:02d}', CRESTTracker, CRESTConfig, {'crest_steps': _k},
+                     f'CREST-{_k:02d}: PCA, a zero filter, {_k} fixed-rate step(s) on the first '
+                     f'frame (paper 001, Table 2).', needs_weights=False)
