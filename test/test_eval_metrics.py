@@ -391,6 +391,8 @@ def test_paired_difference():
     assert (p['better'], p['worse']) == (2, 0)
     q = M.paired_difference(b, a, margin=0.0)
     assert q['mean'] == pytest.approx(-d.mean()) and (q['better'], q['worse']) == (1, 2)
+    assert M.paired_values({'s1': 0.50, 's2': 0.40, 's3': 0.90, 's4': float('nan')},
+                           {'s1': 0.45, 's2': 0.41, 's3': 0.60, 's5': 0.2}) == p
     one = M.paired_difference(_summary_of({'s1': 0.5}), _summary_of({'s1': 0.2}))
     assert one['mean'] == pytest.approx(0.3) and np.isnan(one['standard_error'])
 

@@ -281,20 +281,28 @@ def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
     cfg = tmp_path / 'tm.yaml'
     cfg.write_text('lost_threshold: 0.0\nsupport_size: 2\nadapt_steps: 1\n')
     out = tmp_path / 'out'
-    assert main(['--trackers', 'trackmlp', '--dataset', 'synth:synth-mini', '--out', str(out),
-                 '--max-seqs', '1', '--no-progress', '--weights', f'trackmlp={weights}',
-                 '--config', f'trackmlp={cfg}']) == 0
+    assert main(['--trackers', 'trackmlp', 'trackmlp_rect', '--dataset', 'synth:synth-mini',
+                 '--out', str(out), '--max-seqs', '1', '--no-progress', '--weights',
+                 f'trackmlp={weights}', f'trackmlp_rect={weights}', '--config',
+                 f'trackmlp={cfg}', f'trackmlp_rect={cfg}']) == 0
     seq = load_dataset('synth:synth-mini')[0]
     preds = read_masks(out / 'trackmlp', seq)
     start = seq.init_index()
     assert preds is not None and preds[start] is None and preds[start + 1] is not None
     assert len(list(mask_dir(out / 'trackmlp', seq.name).glob('*.png'))) == len(seq) - start - 1
-    masks = json.loads((out / 'metrics.json').read_text())['trackers']['trackmlp']['masks']
+    metrics = json.loads((out / 'metrics.json').read_text())
+    masks = metrics['trackers']['trackmlp']['masks']
     js = [region_similarity(preds[i], seq.load_mask(i)) for i in range(start + 1, len(seq) - 1)]
     assert masks['J_mean'] == pytest.approx(np.mean(js))
     assert 0.0 <= masks['F_mean'] <= 1.0 and masks['JF'] == pytest.approx(
         (masks['J_mean'] + masks['F_mean']) / 2)
     assert '## Masks' in (out / 'report.md').read_text()
+    # Table II's paired J&F differences, per sequence, beside the AUC ones.
+    rect = metrics['trackers']['trackmlp_rect']['masks']
+    paired = metrics['paired_jf']['trackmlp - trackmlp_rect']
+    assert paired['sequences'] == 1 and paired['mean'] == pytest.approx(
+        masks['JF'] - rect['JF'])
+    assert 'mean J&F difference' in (out / 'report.md').read_text()
 
 
 def test_vot_records_of_a_mask_tracker_are_rotated_rectangles(tmp_path):

@@ -329,9 +329,15 @@ def paired_difference(a: OPESummary, b: OPESummary, margin: float = 0.02) -> dic
     trackers whose mean difference is within about two standard errors are not told apart by
     the suite: the difference between two suites of the same distribution would often flip it.
     """
-    keys = [k for k in a.per_sequence if k in b.per_sequence
-            and np.isfinite(a.per_sequence[k]['auc']) and np.isfinite(b.per_sequence[k]['auc'])]
-    d = np.array([a.per_sequence[k]['auc'] - b.per_sequence[k]['auc'] for k in keys])
+    return paired_values({k: v['auc'] for k, v in a.per_sequence.items()},
+                         {k: v['auc'] for k, v in b.per_sequence.items()}, margin)
+
+
+def paired_values(a: dict[str, float], b: dict[str, float], margin: float = 0.02
+                  ) -> dict[str, Any]:
+    """Paired differences a - b of any per-sequence measure (sequence name -> value)."""
+    keys = [k for k in a if k in b and np.isfinite(a[k]) and np.isfinite(b[k])]
+    d = np.array([a[k] - b[k] for k in keys], dtype=np.float64)
     n = len(d)
     return {'sequences': n, 'mean': float(d.mean()) if n else float('nan'),
             'standard_error': float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float('nan'),

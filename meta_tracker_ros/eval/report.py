@@ -22,8 +22,9 @@ from meta_tracker_ros.eval import plots
 from meta_tracker_ros.eval.masks import sequence_scores
 from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
                                            lost_state_counts, lost_state_rates, OPEScores,
-                                           OPESummary, paired_difference, summarize_ope,
-                                           vot_accuracy_robustness, vot_eao, VOT_EAO_INTERVALS)
+                                           OPESummary, paired_difference, paired_values,
+                                           summarize_ope, vot_accuracy_robustness, vot_eao,
+                                           VOT_EAO_INTERVALS)
 from meta_tracker_ros.eval.runner import git_commit, read_masks, read_result
 from meta_tracker_ros.eval.sequence import Sequence
 import numpy as np
@@ -243,7 +244,27 @@ def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
              'them, mean over sequences of the per-frame means; J recall = share of frames '
              'with J > 0.5; a lost frame counts as an empty mask. Box AUC beside them.', '']
             + _table(['tracker', 'sequences', 'J&F', 'J', 'F', 'J recall', 'box AUC'], rows)
-            + [''])
+            + [''] + _paired_masks(metrics))
+
+
+def _paired_masks(metrics: dict[str, Any]) -> list[str]:
+    """Per-sequence J&F differences of every pair of mask trackers (eval.metrics)."""
+    names = [n for n, t in metrics['trackers'].items() if 'masks' in t]
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p = paired_values(*({k: v['JF'] for k, v in
+                                 metrics['trackers'][n]['masks']['per_sequence'].items()}
+                                for n in (a, b)))
+            metrics.setdefault('paired_jf', {})[f'{a} - {b}'] = p
+            rows.append([f'{a} - {b}', str(p['sequences']), f"{p['mean']:+.3f}",
+                         _f(p['standard_error']), str(p['better']), str(p['worse'])])
+    if not rows:
+        return []
+    return (['Paired J&F differences: per-sequence J&F of the first tracker minus the second '
+             '(as the AUC differences above).', '']
+            + _table(['pair', 'sequences', 'mean J&F difference', 'standard error',
+                      'better by > 0.02', 'worse by > 0.02'], rows) + [''])
 
 
 def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
