@@ -45,7 +45,21 @@ MASK_LABELS = ('generated', 'rect', 'none')
 
 @dataclass(frozen=True)
 class TrackMLPConfig(LostConfig):
-    """First-frame adaptation (paper 003, section IV), SiamMask's tracking, the lost state."""
+    """
+    First-frame adaptation (paper 003, section IV), SiamMask's tracking, the lost state.
+
+    Lost state calibrated on the committed weights (sha256 2901407b...; `python -m
+    training.calibrate_lost --tracker trackmlp --max-seqs 24`, 24 sequences of synth-dev and
+    photo-dev, docs/results/calibrate-lost/trackmlp.json): no absolute floor (the best one
+    catches nothing at a false-lost rate <= 2%), lost when the peak is under 0.75 x the median
+    of the recent tracked peaks and the peak-to-sidelobe ratio under 8: it catches 8% / 13%
+    of the hidden frames at false-lost 1.8% / 1.1%. A weak signal: the anchor score stays high
+    on background once the target has gone (docs/trackers.md).
+    """
+
+    lost_threshold: float = with_default(LostConfig, 'lost_threshold', 0.0)
+    lost_ratio: float = with_default(LostConfig, 'lost_ratio', 0.75)
+    lost_psr: float = with_default(LostConfig, 'lost_psr', 8.0)
 
     context: float = param(0.5, 'context margin around the target (SiamFC)', min=0.0, max=4.0)
     optimize: bool = param(True, 'run the backbone as a frozen TorchScript graph on a CPU '
