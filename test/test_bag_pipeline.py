@@ -11,6 +11,7 @@ diagnostics) arrive with the image's header.
 
 import subprocess
 import sys
+import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Vector3Stamped
@@ -29,40 +30,44 @@ from vision_msgs.msg import Detection2D
 FRAMES = 45
 
 
-def _sequence():
+def _sequence(frames=FRAMES):
     spec = SequenceSpec.from_difficulty(0.0, width=320, height=240)
-    seq = generate_sequence(5_900_101, FRAMES, spec)
-    frames, boxes = [], []
+    seq = generate_sequence(5_900_101, frames, spec)
+    images, boxes, masks = [], [], []
     for f in seq:
-        frames.append(f.image)
+        images.append(f.image)
         boxes.append(f.box)
-    return frames, np.array(boxes, dtype=float)
+        masks.append(f.mask)
+    return images, np.array(boxes, dtype=float), masks
 
 
-def test_bag_to_node_to_recorder(tmp_path):
-    frames, gt = _sequence()
+def _pipeline(tmp_path, frames, gt, node_args, recorder_args=(), subscribe=()):
+    """
+    Play frames as a bag through bag_player -> tracker_node -> recorder (own processes).
+
+    Returns the input stamps, the recorder's result file and what the client received on
+    `subscribe` ((msg type, topic) pairs) as lists keyed by topic.
+    """
+    n = len(frames)
     bag = tmp_path / 'bag'
     options = BagOptions(fps=30.0, topic='/pipe/camera/image_raw')
-    assert write_bag(iter(frames), bag, options, gt=gt, total=FRAMES, progress=False) == FRAMES
-    stamps = [round(options.start_time * 1e9) + round(i * 1e9 / options.fps)
-              for i in range(FRAMES)]
-
+    assert write_bag(iter(frames), bag, options, gt=gt, total=n, progress=False) == n
+    stamps = [round(options.start_time * 1e9) + round(i * 1e9 / options.fps) for i in range(n)]
     node = NodeProcess.tracker_node(
-        tmp_path / 'node.log', '-r', '__ns:=/pipe', '-p', 'tracker:=opencv_csrt', '-p',
-        'image_qos:=reliable', '-p', 'process_every_frame:=true', '-p',
-        'publish_debug_image:=true', '-p', 'init_wait:=30.0', '-r',
-        'image:=/pipe/camera/image_raw', '-r', 'camera_info:=/pipe/camera/camera_info')
+        tmp_path / 'node.log', '-r', '__ns:=/pipe', '-p', 'image_qos:=reliable', '-p',
+        'process_every_frame:=true', '-p', 'init_wait:=30.0', '-r',
+        'image:=/pipe/camera/image_raw', '-r', 'camera_info:=/pipe/camera/camera_info',
+        *node_args)
     result = tmp_path / 'result.txt'
     recorder = NodeProcess([sys.executable, '-m', 'meta_tracker_ros.tools.recorder', str(result),
                             '--detections-topic', '/pipe/detections', '--image-topic',
-                            '/pipe/camera/image_raw', '--expected-frames', str(FRAMES),
-                            '--timeout', '90'], tmp_path / 'recorder.log')
+                            '/pipe/camera/image_raw', '--expected-frames', str(n),
+                            '--timeout', '120', *recorder_args], tmp_path / 'recorder.log')
     rclpy.init()
     client = Node('pipe_client')
-    got = {'bearing': [], 'debug': [], 'diag': []}
-    client.create_subscription(Vector3Stamped, '/pipe/target/bearing', got['bearing'].append, 100)
-    client.create_subscription(Image, '/pipe/debug_image', got['debug'].append, 100)
-    client.create_subscription(DiagnosticArray, '/diagnostics', got['diag'].append, 100)
+    got = {topic: [] for _, topic in subscribe}
+    for msg_type, topic in subscribe:
+        client.create_subscription(msg_type, topic, got[topic].append, 100)
     init_pub = client.create_publisher(Detection2D, '/pipe/target/init', 10)
     try:
         for _ in range(600):
@@ -81,14 +86,26 @@ def test_bag_to_node_to_recorder(tmp_path):
                                    '/pipe/camera/image_raw', '/pipe/camera/camera_info'])
         while recorder.alive():
             rclpy.spin_once(client, timeout_sec=0.05)
-        rclpy.spin_once(client, timeout_sec=0.5)
+        end = time.monotonic() + 1.0               # what was still in flight
+        while time.monotonic() < end:
+            rclpy.spin_once(client, timeout_sec=0.05)
         assert player.wait(timeout=60) == 0
         assert recorder.proc.returncode == 0, recorder.text()
     finally:
         client.destroy_node()
         rclpy.try_shutdown()
         assert node.stop() == 0, node.text()
+    return stamps, result, got
 
+
+def test_bag_to_node_to_recorder(tmp_path):
+    frames, gt, _ = _sequence()
+    stamps, result, got = _pipeline(
+        tmp_path, frames, gt, ['-p', 'tracker:=opencv_csrt', '-p', 'publish_debug_image:=true'],
+        subscribe=[(Vector3Stamped, '/pipe/target/bearing'), (Image, '/pipe/debug_image'),
+                   (DiagnosticArray, '/diagnostics')])
+    got = {'bearing': got['/pipe/target/bearing'], 'debug': got['/pipe/debug_image'],
+           'diag': got['/diagnostics']}
     csv = np.genfromtxt(result.with_suffix('.csv'), delimiter=',', names=True, dtype=None,
                         encoding=None)
     assert sorted(int(s) for s in csv['stamp_ns']) == stamps, 'outputs must match input stamps'
@@ -107,3 +124,39 @@ def test_bag_to_node_to_recorder(tmp_path):
     states = {kv.value for arr in got['diag'] for s in arr.status if 'tracker_node' in s.name
               for kv in s.values if kv.key == 'state'}
     assert states & {'tracking', 'lost'}, states
+
+
+def test_bag_to_trackmlp_masks_to_recorder(tmp_path):
+    # TrackMLP with its committed weights: every mask message carries its image's stamp and
+    # size, the recorder writes each one as a PNG named in its CSV, and the recorded masks
+    # score against the generator's true masks exactly what the published ones score.
+    import cv2
+    from meta_tracker_ros.eval.masks import region_similarity
+    n = 20
+    frames, gt, truth = _sequence(n)
+    mask_dir = tmp_path / 'masks'
+    stamps, result, got = _pipeline(
+        tmp_path, frames, gt, ['-p', 'tracker:=trackmlp'],
+        ['--mask-topic', '/pipe/mask', '--mask-dir', str(mask_dir)],
+        subscribe=[(Image, '/pipe/mask')])
+    masks = {conv.stamp_to_ns(m.header.stamp): m for m in got['/pipe/mask']}
+    csv = np.genfromtxt(result.with_suffix('.csv'), delimiter=',', names=True, dtype=None,
+                        encoding=None)
+    assert sorted(int(s) for s in csv['stamp_ns']) == stamps
+    # A mask for every tracked frame after the init frame (whose result is the given box) and
+    # none while lost (an empty detections array).
+    tracked = [int(s) for s, st in zip(csv['stamp_ns'], csv['status'])
+               if st == 'tracked' and int(s) != stamps[0]]
+    assert len(tracked) >= 15, list(csv['status'])
+    assert sorted(masks) == sorted(tracked)
+    assert {(m.width, m.height, m.encoding) for m in masks.values()} == {(320, 240, 'mono8')}
+    recorded = {int(s): str(p) for s, p in zip(csv['stamp_ns'], csv['mask']) if str(p)}
+    assert sorted(recorded) == sorted(tracked)
+    js = []
+    for stamp in tracked:
+        i = stamps.index(stamp)
+        on_disk = cv2.imread(recorded[stamp], cv2.IMREAD_GRAYSCALE) > 127
+        published = np.frombuffer(bytes(masks[stamp].data), np.uint8).reshape(240, 320) > 127
+        js.append(region_similarity(on_disk, truth[i]))
+        assert js[-1] == region_similarity(published, truth[i])
+    assert np.mean(js) > 0.4, np.round(js, 2)
