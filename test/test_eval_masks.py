@@ -186,3 +186,12 @@ def test_mask_polygon_is_the_rotated_rectangle():
     assert len(poly) == 8
     assert vot_overlap(poly, tuple(corners.reshape(-1)), (120, 100)) > 0.9
     assert M.mask_polygon(np.zeros((10, 10), np.uint8)) is None
+
+
+def test_mask_success_curve_counts_frames_above_each_threshold():
+    from meta_tracker_ros.eval.plots import mask_success
+    c = mask_success([0.0, 0.5, 0.9, 1.0])
+    assert len(c) == 21 and c[0] == 0.75            # J > 0: three of four frames
+    assert c[10] == 0.5 and c[19] == 0.25 and c[20] == 0.0   # J > 0.5, > 0.95, > 1
+    assert (np.diff(c) <= 0).all()
+    assert (mask_success([]) == 0).all()

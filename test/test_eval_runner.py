@@ -303,6 +303,8 @@ def test_masks_are_recorded_and_scored_with_j_and_f(tmp_path, monkeypatch):
     assert paired['sequences'] == 1 and paired['mean'] == pytest.approx(
         masks['JF'] - rect['JF'])
     assert 'mean J&F difference' in (out / 'report.md').read_text()
+    assert (out / 'plots' / 'masks.png').stat().st_size > 0
+    assert '![masks](plots/masks.png)' in (out / 'report.md').read_text()
 
 
 def test_vot_records_of_a_mask_tracker_are_rotated_rectangles(tmp_path):

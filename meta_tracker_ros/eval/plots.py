@@ -83,3 +83,22 @@ def expected_overlap_plot(curves: Mapping[str, np.ndarray], eao: Mapping[str, fl
     ax.axvspan(interval[0], interval[1], color='0.9')
     return _finish(fig, ax, path, title=title, xlabel='Sequence length (frames)',
                    ylabel='Expected overlap')
+
+
+def mask_success(j: list[float] | np.ndarray) -> np.ndarray:
+    """Share of a sequence's frames whose J (mask IoU) exceeds each of THRESHOLDS_IOU."""
+    j = np.asarray(j, dtype=np.float64)
+    if j.size == 0:
+        return np.zeros(len(THRESHOLDS_IOU))
+    return (j[None, :] > THRESHOLDS_IOU[:, None]).mean(axis=1)
+
+
+def mask_success_plot(curves: Mapping[str, np.ndarray], jf: Mapping[str, float],
+                      box_auc: Mapping[str, float], path: Path, title: str) -> Path:
+    """Success plot of the masks' J; legend 'name [J&F, box AUC]', best J&F first."""
+    fig, ax = _figure()
+    for i, name in enumerate(sorted(curves, key=lambda k: -np.nan_to_num(jf[k], nan=-1))):
+        ax.plot(THRESHOLDS_IOU, curves[name], _STYLES[i % len(_STYLES)],
+                label=f'{name} [J&F {jf[name]:.3f}, box AUC {box_auc[name]:.3f}]')
+    return _finish(fig, ax, path, xlim=(0, 1), title=title,
+                   xlabel='Region similarity J threshold', ylabel='Share of frames')

@@ -171,7 +171,7 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
         md += ['## Success (AUC) per attribute', '']
         md += _table(['attribute', 'sequences'] + names, rows) + ['']
     md += _lost_state_section(names, dirs, seqs, metrics)
-    md += _mask_section(names, dirs, seqs, metrics)
+    md += _mask_section(names, dirs, seqs, metrics, plot_dir)
     md += ['## Per-sequence results', '']
     for n in names:
         md += [f'### {n}', '']
@@ -207,7 +207,7 @@ def _paired_section(names: list[str], summaries: dict[str, OPESummary],
 
 
 def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
-                  metrics: dict[str, Any]) -> list[str]:
+                  metrics: dict[str, Any], plot_dir: Path) -> list[str]:
     """
     J, F and J&F (eval.masks, DAVIS's definitions) of the trackers that recorded masks.
 
@@ -216,6 +216,7 @@ def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
     """
     with_truth = [s for s in seqs if s.masks is not None]
     rows = []
+    curves: dict[str, np.ndarray] = {}
     for n, d in zip(names, dirs):
         per_seq = {}
         for seq in with_truth:
@@ -237,14 +238,19 @@ def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
                 for k, v in per_seq.items()}}
         rows.append([n, str(len(per_seq)), _f((j + f) / 2), _f(j), _f(f), _f(jr),
                      _f(metrics['trackers'][n]['summary']['auc'])])
+        curves[n] = np.mean([plots.mask_success(v['J']) for v in per_seq.values()], axis=0)
     if not rows:
         return []
+    jf = {n: metrics['trackers'][n]['masks']['JF'] for n in curves}
+    box_auc = {n: metrics['trackers'][n]['summary']['auc'] for n in curves}
+    figure = plots.mask_success_plot(curves, jf, box_auc, plot_dir / 'masks.png',
+                                     'Mask success plots (J)')
     return (['## Masks', '', 'Region similarity J (mask IoU) and contour accuracy F (boundary '
              'F-measure, tolerance 0.8% of the image diagonal) as the DAVIS benchmark defines '
              'them, mean over sequences of the per-frame means; J recall = share of frames '
              'with J > 0.5; a lost frame counts as an empty mask. Box AUC beside them.', '']
             + _table(['tracker', 'sequences', 'J&F', 'J', 'F', 'J recall', 'box AUC'], rows)
-            + [''] + _paired_masks(metrics))
+            + ['', f'![{figure.stem}](plots/{figure.name})', ''] + _paired_masks(metrics))
 
 
 def _paired_masks(metrics: dict[str, Any]) -> list[str]:
