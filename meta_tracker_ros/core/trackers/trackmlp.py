@@ -53,8 +53,8 @@ class TrackMLPConfig(LostConfig):
     photo-dev, docs/results/calibrate-lost/trackmlp.json): no absolute floor (the best one
     catches nothing at a false-lost rate <= 2%), lost when the peak is under 0.75 x the median
     of the recent tracked peaks and the peak-to-sidelobe ratio under 8: it catches 8% / 13%
-    of the hidden frames at false-lost 1.8% / 1.1%. A weak signal: the anchor score stays high
-    on background once the target has gone (docs/trackers.md).
+    of the hidden frames at false-lost 1.8% / 1.1%. A weak signal: the anchor scores are low
+    even on a tracked target (0.07-0.1 on the bag test's easy one; docs/trackers.md).
     """
 
     lost_threshold: float = with_default(LostConfig, 'lost_threshold', 0.0)
