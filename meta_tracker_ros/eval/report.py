@@ -22,7 +22,7 @@ from meta_tracker_ros.eval import plots
 from meta_tracker_ros.eval.masks import sequence_scores
 from meta_tracker_ros.eval.metrics import (attribute_subsets, evaluate_ope,
                                            lost_state_counts, lost_state_rates, OPEScores,
-                                           OPESummary, paired_difference, paired_values,
+                                           OPESummary, paired_values,
                                            summarize_ope, vot_accuracy_robustness, vot_eao,
                                            VOT_EAO_INTERVALS)
 from meta_tracker_ros.eval.runner import git_commit, read_masks, read_result
@@ -185,25 +185,36 @@ def _ope_sections(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence], policy
     return md
 
 
-def _paired_section(names: list[str], summaries: dict[str, OPESummary],
-                    metrics: dict[str, Any]) -> list[str]:
-    """Per-sequence AUC differences of every pair of trackers (eval.metrics.paired_difference)."""
-    if len(names) < 2:
-        return []
+def _paired_table(names: list[str], per_sequence: dict[str, dict[str, float]], measure: str,
+                  metrics: dict[str, Any], key: str) -> list[str]:
+    """
+    Paired per-sequence differences of every two trackers (eval.metrics.paired_values).
+
+    per_sequence: tracker -> sequence -> value; the results go to metrics[key]['a - b'].
+    """
     rows = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            p = paired_difference(summaries[a], summaries[b])
-            metrics.setdefault('paired', {})[f'{a} - {b}'] = p
+            p = paired_values(per_sequence[a], per_sequence[b])
+            metrics.setdefault(key, {})[f'{a} - {b}'] = p
             rows.append([f'{a} - {b}', str(p['sequences']), f"{p['mean']:+.3f}",
                          _f(p['standard_error']), str(p['better']), str(p['worse'])])
+    return _table(['pair', 'sequences', f'mean {measure} difference', 'standard error',
+                   'better by > 0.02', 'worse by > 0.02'], rows)
+
+
+def _paired_section(names: list[str], summaries: dict[str, OPESummary],
+                    metrics: dict[str, Any]) -> list[str]:
+    """Per-sequence AUC differences of every pair of trackers (eval.metrics.paired_values)."""
+    if len(names) < 2:
+        return []
+    aucs = {n: {k: v['auc'] for k, v in summaries[n].per_sequence.items()} for n in names}
     return (['', '## Paired differences', '',
              'Per-sequence AUC of the first tracker minus the second, over the sequences both '
              'scored: mean, standard error of the mean, and the sequences won and lost by more '
              'than 0.02. A mean within about two standard errors of zero does not tell the two '
              'apart on this suite.', '']
-            + _table(['pair', 'sequences', 'mean AUC difference', 'standard error',
-                      'better by > 0.02', 'worse by > 0.02'], rows))
+            + _paired_table(names, aucs, 'AUC', metrics, 'paired'))
 
 
 def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
@@ -256,21 +267,13 @@ def _mask_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
 def _paired_masks(metrics: dict[str, Any]) -> list[str]:
     """Per-sequence J&F differences of every pair of mask trackers (eval.metrics)."""
     names = [n for n, t in metrics['trackers'].items() if 'masks' in t]
-    rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            p = paired_values(*({k: v['JF'] for k, v in
-                                 metrics['trackers'][n]['masks']['per_sequence'].items()}
-                                for n in (a, b)))
-            metrics.setdefault('paired_jf', {})[f'{a} - {b}'] = p
-            rows.append([f'{a} - {b}', str(p['sequences']), f"{p['mean']:+.3f}",
-                         _f(p['standard_error']), str(p['better']), str(p['worse'])])
-    if not rows:
+    if len(names) < 2:
         return []
+    jf = {n: {k: v['JF'] for k, v in metrics['trackers'][n]['masks']['per_sequence'].items()}
+          for n in names}
     return (['Paired J&F differences: per-sequence J&F of the first tracker minus the second '
              '(as the AUC differences above).', '']
-            + _table(['pair', 'sequences', 'mean J&F difference', 'standard error',
-                      'better by > 0.02', 'worse by > 0.02'], rows) + [''])
+            + _paired_table(names, jf, 'J&F', metrics, 'paired_jf') + [''])
 
 
 def _lost_state_section(names: list[str], dirs: Seq[Path], seqs: Seq[Sequence],
