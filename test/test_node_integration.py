@@ -325,7 +325,9 @@ def test_trackmlp_masks_through_the_node_and_the_recorder(node_and_client, tmp_p
                             '--detections-topic', f'{ns}/detections', '--mask-topic',
                             f'{ns}/mask'],
                            tmp_path / 'recorder.log')
-    assert client.wait_until(lambda: client.node.count_subscribers(f'{ns}/mask') >= 2, 30)
+    # The recorder lists a mask only beside its detections: wait until it hears both.
+    assert client.wait_until(lambda: min(client.node.count_subscribers(f'{ns}/{t}')
+                                         for t in ('mask', 'detections')) >= 2, 30)
     scene = Scene()
     client.publish_init(scene.box(0), 0)
     _play(client, scene, 6)
