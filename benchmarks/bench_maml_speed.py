@@ -1,10 +1,12 @@
 # Copyright 2026 The meta_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Speed of the MAML trackers on one CPU: first-frame adaptation and per-frame time.
+Speed of the meta-learned trackers on one CPU: first-frame adaptation and per-frame time.
 
 Retina-MAML and FCOS-MAML with and without online updates, TrackMLP with and without its
-first-frame adaptation (20 steps on 40 augmentations; the per-frame time includes the mask).
+first-frame adaptation (20 steps on 40 augmentations; the per-frame time includes the mask),
+MetaSDNet and its pyMDNet-01 / -15 baselines, MetaCREST and CREST-05 (paper 001's Table 2
+trackers; CREST-k takes no weights file).
 
 Runs each (tracker, threads) over the first frames of a synth-test sequence at 640x480
 (rendered into memory before timing), with and without online updates, and prints the domain
@@ -13,7 +15,7 @@ steps), the per-frame median / mean / p90 / max milliseconds, the fps of the med
 mean time of the frames that ran an update. JSON report with versions, configs and weights.
 
     .venv/bin/python benchmarks/bench_maml_speed.py [--frames 300] [--threads 1 2] \
-        [--weights fcos_maml=FILE retina_maml=FILE trackmlp=FILE] \
+        [--families fcos_maml metacrest ...] [--weights metacrest=FILE ...] \
         [--out benchmarks/results/bench_maml_speed.json]
 
 Without a weights file for a family (before its training), a randomly initialised detector
@@ -29,7 +31,10 @@ import sys
 import tempfile
 
 from meta_tracker_ros.core.models.maml_detector import DetectorArgs, InnerArgs, MAMLDetectorNet
+from meta_tracker_ros.core.models.metacrest import MetaCRESTArgs, MetaCRESTInnerArgs, MetaCRESTNet
+from meta_tracker_ros.core.models.metasdnet import MetaSDNetArgs, MetaSDNetInnerArgs, MetaSDNetNet
 from meta_tracker_ros.core.models.trackmlp import TrackMLPArgs, TrackMLPInnerArgs, TrackMLPNet
+from meta_tracker_ros.core.registry import get_entry
 from meta_tracker_ros.core.weights import save_weights, sha256_file
 import torch
 
@@ -37,11 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_mlt_speed import load_frames, time_tracker, write_report  # noqa: E402, I100
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ('fcos_maml', 'retina_maml', 'trackmlp')
+FAMILIES = ('fcos_maml', 'retina_maml', 'trackmlp', 'metasdnet', 'pymdnet', 'metacrest')
 # Each family's trackers, timed in turn: the full one and its ablation without adaptation.
 VARIANTS = {'fcos_maml': ('fcos_maml', 'fcos_maml_noupdate'),
             'retina_maml': ('retina_maml', 'retina_maml_noupdate'),
-            'trackmlp': ('trackmlp', 'trackmlp_noadapt')}
+            'trackmlp': ('trackmlp', 'trackmlp_noadapt'),
+            'metasdnet': ('metasdnet',), 'pymdnet': ('pymdnet_01', 'pymdnet_15'),
+            'metacrest': ('metacrest', 'crest_05')}
 
 
 def random_weights(folder: Path, family: str) -> Path:
@@ -49,6 +56,12 @@ def random_weights(folder: Path, family: str) -> Path:
     torch.manual_seed(0)
     if family == 'trackmlp':
         net = TrackMLPNet(TrackMLPArgs(channels=64, generator_hidden=256), TrackMLPInnerArgs())
+    elif family in ('metasdnet', 'pymdnet'):
+        net = MetaSDNetNet(MetaSDNetArgs(), MetaSDNetInnerArgs(
+            lr_mode='parameter' if family == 'metasdnet' else 'fixed'))
+        family = 'metasdnet'
+    elif family == 'metacrest':
+        net = MetaCRESTNet(MetaCRESTArgs(), MetaCRESTInnerArgs())
     else:
         net = MAMLDetectorNet(DetectorArgs(head=family.split('_')[0], channels=64,
                                            head_convs=1), InnerArgs())
@@ -83,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             config = {'lost_threshold': 0.0} if random else {}
             for threads in ns.threads:
                 for name in VARIANTS[family]:
-                    r = time_tracker(name, weights, frames, box, threads, config)
-                    r.update(weights=str(weights) if not random else 'random',
-                             weights_sha256=sha256_file(weights))
+                    # CREST-k builds its filter from the ImageNet features alone.
+                    own = weights if get_entry(name).needs_weights else None
+                    r = time_tracker(name, own, frames, box, threads, config)
+                    r.update(weights='none' if own is None else 'random' if random
+                             else str(weights),
+                             weights_sha256=sha256_file(own) if own else None)
                     runs.append(r)
                     print(f'{name:20s} threads={threads} adaptation {r["init_ms"]:7.1f} ms  '
                           f'median {r["median_ms"]:6.1f} ms ({r["fps_median"]:5.1f} fps)  '

@@ -110,7 +110,7 @@ def alexnet_weights(folder: Path) -> Path:
                         info={'trained_stages': [1, 2], 'note': 'random, for timing only'})
 
 
-def time_tracker(name: str, weights: Path, frames: list[np.ndarray], box: Box, threads: int,
+def time_tracker(name: str, weights: Path | None, frames: list[np.ndarray], box: Box, threads: int,
                  config: dict[str, Any]) -> dict[str, Any]:
     """Initialise on frames[0], update on the rest; per-frame milliseconds."""
     torch.set_num_threads(threads)

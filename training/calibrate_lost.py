@@ -89,7 +89,9 @@ def sequence_streams(tracker: str, weights: Path | None, seq: Sequence,
             boxes[i] = seq.gt[i]
             continue
         r = trk.update(image)
-        boxes[i], scores[i], psr[i] = r.box.as_xywh(), r.score, trk.last_psr
+        # MetaSDNet scores candidate patches, no response map: no peak-to-sidelobe ratio;
+        # its tracker judges with 0 (the ratio test alone), and so does the replay.
+        boxes[i], scores[i], psr[i] = r.box.as_xywh(), r.score, getattr(trk, 'last_psr', 0.0)
     hidden, tracked = frame_classes(seq, boxes)
     after = np.arange(len(seq)) > start
     return {'score': scores[after], 'psr': psr[after], 'hidden': hidden[after],
@@ -147,7 +149,7 @@ def choose(table: list[dict[str, Any]], max_false_lost: float) -> dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
-    p.add_argument('--tracker', default='mlt', help='registry name (an MLT-family tracker)')
+    p.add_argument('--tracker', default='mlt', help='registry name')
     p.add_argument('--weights', type=Path, default=None,
                    help="weights file (default: the tracker's default)")
     p.add_argument('--suites', nargs='+', default=list(CALIBRATION_SUITES),
